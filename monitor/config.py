@@ -1,0 +1,213 @@
+"""Configuration: a YAML file, overridden by ``MONITOR_*`` environment variables.
+
+Precedence (highest first): ``MONITOR_<NAME>`` (nested with ``__``, e.g.
+``MONITOR_SLACK__CHANNEL``), the YAML file, the defaults below. Secrets never
+live in the file: ``SLACK_BOT_TOKEN``, ``SLACK_WEBHOOK_URL`` and ``SLACK_API_URL``
+are read from the environment only (see ``Secrets``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .durations import parse_duration
+from .errors import ConfigError
+from .yamlfile import YamlSyntaxError, load_yaml_file
+
+DEFAULT_CONFIG = Path("config/monitor.yaml")
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1, description="Shown in alerts and logs; unique.")
+    url: str = Field(min_length=1, description="http(s) URL or a local file path.")
+    interval: Duration | None = Field(None, description="Poll interval; default: defaults.interval.")
+    max_age: Duration | None = Field(None, description="Older entries never alert.")
+    channel: str | None = Field(None, description="Slack channel for this feed's alerts.")
+    enabled: bool = True
+
+
+class Defaults(_Strict):
+    interval: Duration = Field(timedelta(minutes=5), description="Per-feed poll interval.")
+    max_age: Duration = Field(timedelta(hours=72), description="Entries older than this never alert.")
+
+
+class SlackConfig(_Strict):
+    channel: str = Field("#security-alerts", description="Default channel for alerts.")
+    ops_channel: str | None = Field(None, description="Channel for ops alerts (rule errors…).")
+    severity_channels: dict[str, str] = Field(
+        default_factory=dict, description="Channel per severity, used when a rule names none."
+    )
+    username: str | None = Field(None, description="Display name (webhooks / chat:write.customize).")
+    max_alerts_per_poll: int = Field(20, ge=1, description="More alerts from one poll are summed up.")
+
+    @field_validator("severity_channels")
+    @classmethod
+    def _known_severities(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key not in SEVERITIES:
+                raise ValueError(f"unknown severity {key!r}; use one of {', '.join(SEVERITIES)}")
+        return value
+
+
+class FetchConfig(_Strict):
+    timeout: Duration = Field(timedelta(seconds=30), description="Total deadline per fetch.")
+    connect_timeout: Duration = Field(timedelta(seconds=10), description="TCP/TLS connect timeout.")
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Size cap per feed body.")
+    concurrency: int = Field(16, ge=1, le=256, description="Feeds fetched at once.")
+    user_agent: str | None = Field(None, description="Overrides the default User-Agent.")
+    max_backoff: Duration = Field(timedelta(hours=6), description="Longest wait after failures.")
+
+
+class DeliveryConfig(_Strict):
+    max_wait_429: Duration = Field(
+        timedelta(minutes=2), description="`monitor once`: longest Retry-After waited out."
+    )
+    max_backoff: Duration = Field(timedelta(minutes=30), description="Longest retry spacing.")
+
+
+class Settings(BaseSettings):
+    """Everything the monitor reads from ``config/monitor.yaml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database: Path = Field(Path("data/monitor.db"), description="SQLite file; folder created.")
+    rules: Path = Field(Path("rules"), description="Folder of rule files.")
+    tick: Duration = Field(timedelta(seconds=15), description="How often the daemon looks for due feeds.")
+    retention: Duration = Field(timedelta(days=180), description="Entries older than this are pruned.")
+    slack: SlackConfig = SlackConfig()
+    defaults: Defaults = Defaults()
+    fetch: FetchConfig = FetchConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    feeds: list[FeedConfig] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML arrives as init kwargs; the environment must win over it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _unique_feed_names(self) -> Settings:
+        seen: set[str] = set()
+        for feed in self.feeds:
+            if feed.name in seen:
+                raise ValueError(f"two feeds are named {feed.name!r}; feed names must be unique")
+            seen.add(feed.name)
+        return self
+
+    def interval(self, feed: FeedConfig) -> timedelta:
+        return feed.interval or self.defaults.interval
+
+    def max_age(self, feed: FeedConfig) -> timedelta:
+        return feed.max_age or self.defaults.max_age
+
+
+class Secrets(BaseModel):
+    """Read from the environment only; never logged (SecretStr hides them in reprs)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bot_token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    api_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Secrets:
+        env = dict(os.environ) if env is None else env
+        return cls(
+            bot_token=SecretStr(env["SLACK_BOT_TOKEN"]) if env.get("SLACK_BOT_TOKEN") else None,
+            webhook_url=SecretStr(env["SLACK_WEBHOOK_URL"]) if env.get("SLACK_WEBHOOK_URL") else None,
+            api_url=env.get("SLACK_API_URL") or None,
+        )
+
+
+def config_path(explicit: str | Path | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Load and validate; any problem becomes a ConfigError naming file and key."""
+    file = config_path(path)
+    if not file.is_file():
+        raise ConfigError(
+            "configuration file not found",
+            file=str(file),
+            hint="pass --config FILE, set MONITOR_CONFIG, or copy config/monitor.yaml",
+        )
+    try:
+        doc = load_yaml_file(file)
+    except YamlSyntaxError as exc:
+        raise ConfigError(exc.message, file=f"{exc.file}:{exc.line}:{exc.col}") from exc
+    data: Any = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of settings", file=str(file))
+    if doc.duplicate_keys:
+        sub, line, col = doc.duplicate_keys[0]
+        raise ConfigError(
+            "key given twice", file=f"{file}:{line}:{col}", key=_dotted(sub),
+            hint="remove one of the two",
+        )
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        env_name = _env_name(loc)
+        if env_name in os.environ:
+            raise ConfigError(err["msg"], file=f"environment {env_name}", key=_dotted(loc)) from exc
+        line, col = doc.locate(loc)
+        hint = _hint(err)
+        more = len(exc.errors()) - 1
+        msg = err["msg"] + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+        raise ConfigError(msg, file=f"{file}:{line}:{col}", key=_dotted(loc), hint=hint) from exc
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return "MONITOR_" + "__".join(str(p).upper() for p in loc if not isinstance(p, int))
+
+
+def _hint(err: Any) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown key: check its spelling against README's configuration table"
+    if kind == "missing":
+        return f"add `{err['loc'][-1]}:` here"
+    return ""

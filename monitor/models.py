@@ -1,0 +1,130 @@
+"""The typed values passed between stages: fetch → parse → match → store → deliver.
+
+Frozen dataclasses, because these are built by the thousand on the hot path and
+never change once made. Configuration and rule files are pydantic models instead
+(``config.py``, ``rules/schema.py``): that is where untrusted input is validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    """Ordered so that ``max()`` picks the most severe. Medium and above alert."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        return cls[name.strip().upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def alerts(self) -> bool:
+        """Low and info only ever go to digests, never to an immediate alert."""
+        return self >= Severity.MEDIUM
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one fetch produced. ``body`` is None when nothing changed (304 or same bytes)."""
+
+    url: str
+    status: str  # "ok" | "not_modified" | "unchanged"
+    body: bytes | None = None
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    http_status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One normalised feed item. Text is plain (HTML stripped, entities decoded)."""
+
+    feed: str
+    key: str  # stable identity within the feed
+    url_key: str  # canonical URL used to dedupe across feeds ("" when no link)
+    link: str  # cleaned link for display (tracking parameters removed)
+    title: str
+    summary: str = ""
+    content: str = ""
+    author: str = ""
+    categories: tuple[str, ...] = ()
+    published: datetime | None = None  # UTC; None when missing or absurd
+
+    def text(self, name: str) -> str:
+        """The text of one matchable field by name (see rules ``fields``)."""
+        if name == "categories":
+            return " · ".join(self.categories)
+        if name == "feed":
+            return self.feed
+        return str(getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    """Where a rule term matched: field, character span, and the text there."""
+
+    term: str
+    field: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One rule that matched one entry, and why."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    channel: str | None
+    hits: tuple[TermHit, ...]
+    digest: str | None = None
+    explain: tuple[str, ...] = ()
+
+    @property
+    def terms(self) -> list[str]:
+        """Matched terms as written in the text, each once, in order of appearance."""
+        seen: dict[str, None] = {}
+        for hit in self.hits:
+            seen.setdefault(hit.text.lower(), None)
+        return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    entries: tuple[Entry, ...]
+    warning: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A row of the outbox, as delivery sees it."""
+
+    id: int
+    kind: str  # "alert" | "summary"
+    feed: str
+    severity: Severity
+    channel: str
+    title: str
+    link: str
+    summary: str
+    published: datetime | None
+    matches: tuple[Match, ...] = field(default=())
+    attempts: int = 0
+    extra: dict[str, object] = field(default_factory=dict)

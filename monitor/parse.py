@@ -1,0 +1,125 @@
+"""Feed bytes → normalised entries. Pure: no network, no files, no clock but ``now``.
+
+feedparser does the XML and encoding work; its HTML sanitiser and relative-URI
+passes are switched off because they are most of its cost and we strip HTML
+and resolve links ourselves (``normalize.py``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from .errors import ParseError
+from .models import Entry, ParsedFeed
+from .normalize import clean_link, parse_date, plain_text, sane_date, url_key
+
+SUMMARY_LIMIT = 1_000
+CONTENT_LIMIT = 20_000
+TITLE_LIMIT = 500
+
+
+def parse_feed(
+    body: bytes, *, feed_name: str, base_url: str = "", content_type: str = "", now: datetime
+) -> ParsedFeed:
+    """Parse one feed document. Raises ParseError only when it is not a feed at all."""
+    # No content-location: with a base URL feedparser urljoins every element
+    # (a third of its time); entry links are resolved against base_url below.
+    headers = {"content-type": content_type} if content_type else {}
+    try:
+        doc = feedparser.parse(
+            io.BytesIO(body), response_headers=headers, sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser has no error tree of its own; anything is "not a feed"
+        raise ParseError(f"not a readable feed: {exc.__class__.__name__}: {exc}") from exc
+    if not doc.get("version") and not doc.entries:
+        head = body[:512].lstrip().lower()
+        looks_html = head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+        what = "an HTML page, not RSS or Atom" if looks_html else "not RSS or Atom"
+        raise ParseError(f"the document is {what}")
+    feed_link = str(doc.feed.get("link") or "")
+    base = base_url if base_url.startswith(("http://", "https://")) else feed_link
+    entries = tuple(_entries(doc.entries, feed_name, base, now))
+    warning = ""
+    if doc.get("bozo"):
+        exc = doc.get("bozo_exception")
+        warning = f"{exc.__class__.__name__}: {exc}"[:300] if exc else "malformed feed"
+    return ParsedFeed(title=plain_text(doc.feed.get("title"), 200), entries=entries, warning=warning)
+
+
+def _entries(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> Iterable[Entry]:
+    seen_guids: set[str] = set()
+    for item in raw:
+        try:
+            entry = _entry(item, feed_name, base, now, seen_guids)
+        except Exception:  # one broken entry never fails the feed; skip it
+            continue
+        if entry is not None:
+            yield entry
+
+
+def _entry(item: Any, feed: str, base: str, now: datetime, seen: set[str]) -> Entry | None:
+    title = plain_text(_str(item.get("title")), TITLE_LIMIT)
+    content = plain_text(" ".join(_str(c.get("value")) for c in item.get("content") or ()),
+                         CONTENT_LIMIT)
+    summary = plain_text(_str(item.get("summary")), SUMMARY_LIMIT)
+    if content and summary and content.startswith(summary.rstrip("…")):
+        summary = plain_text(content, SUMMARY_LIMIT)
+    link = clean_link(_str(item.get("link")), base)
+    if not link:
+        for alt in item.get("links") or ():
+            link = clean_link(_str(alt.get("href")), base)
+            if link:
+                break
+    if not (title or summary or link):
+        return None
+    published_raw = item.get("published_parsed") or item.get("updated_parsed")
+    published = _from_struct(published_raw) or parse_date(
+        _str(item.get("published") or item.get("updated") or item.get("dc_date"))
+    )
+    ukey = url_key(link)
+    return Entry(
+        feed=feed,
+        key=_key(_str(item.get("id")).strip(), ukey, title, _str(item.get("published")), seen),
+        url_key=ukey,
+        link=link,
+        title=title or summary[:120] or link,
+        summary=summary if summary != title else "",
+        content=content if content != summary else "",
+        author=plain_text(_str(item.get("author")), 200),
+        categories=tuple(
+            plain_text(_str(t.get("term")), 100) for t in item.get("tags") or () if t.get("term")
+        ),
+        published=sane_date(published, now),
+    )
+
+
+def _key(guid: str, ukey: str, title: str, date: str, seen: set[str]) -> str:
+    """guid, else canonical URL, else title + date; a guid repeated in one document
+    (publishers do that) is disambiguated by the URL."""
+    if guid:
+        basis = f"g:{guid}" if guid not in seen else f"g:{guid}|{ukey}"
+        seen.add(guid)
+    elif ukey:
+        basis = f"u:{ukey}"
+    else:
+        basis = f"h:{title}|{date}"
+    return hashlib.sha1(basis.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _from_struct(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC) if value else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
