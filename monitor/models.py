@@ -99,10 +99,10 @@ class Match:
     @property
     def terms(self) -> list[str]:
         """Matched terms as written in the text, each once, in order of appearance."""
-        seen: dict[str, None] = {}
+        seen: dict[str, str] = {}
         for hit in self.hits:
-            seen.setdefault(hit.text.lower(), None)
-        return list(seen)
+            seen.setdefault(hit.text.lower(), hit.text)
+        return list(seen.values())
 
 
 @dataclass(frozen=True, slots=True)

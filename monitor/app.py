@@ -1,0 +1,134 @@
+"""Builds the parts from the settings and runs a cycle; shared by `once` and `run`."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import structlog
+
+from .config import Secrets, Settings
+from .deliver.outbox import DeliveryReport, Outbox
+from .deliver.slack import BotSender, ConsoleSender, Sender, WebhookSender
+from .errors import ConfigError, RuleError
+from .fetch import Fetcher
+from .pipeline import FeedOutcome, Poller, PollReport
+from .rules import Engine, RuleSet, load_rules, signature
+from .store import Store
+
+log = structlog.get_logger("monitor")
+
+
+def make_sender(settings: Settings, secrets: Secrets, stream: IO[str] | None = None
+                ) -> Sender | ConsoleSender:
+    if secrets.bot_token:
+        return BotSender(secrets.bot_token.get_secret_value(), secrets.api_url,
+                         settings.slack.username)
+    if secrets.webhook_url:
+        return WebhookSender(secrets.webhook_url.get_secret_value())
+    return ConsoleSender(stream)
+
+
+@contextmanager
+def instance_lock(database: Path) -> Iterator[None]:
+    """One daemon or `once` per database: two would send the same alerts."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    path = database.with_name(database.name + ".lock")
+    handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise ConfigError("another monitor is already running on this database",
+                          file=str(database), hint="stop it first, or point --config at "
+                          "a configuration with another database") from exc
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@dataclass
+class Monitor:
+    settings: Settings
+    secrets: Secrets
+    store: Store
+    ruleset: RuleSet
+    sender: Sender | ConsoleSender
+    clock: Callable[[], float] = time.time
+    fetcher: Fetcher = field(init=False)
+    poller: Poller = field(init=False)
+
+    def __post_init__(self) -> None:
+        f = self.settings.fetch
+        self.fetcher = Fetcher(timeout=f.timeout.total_seconds(),
+                               connect_timeout=f.connect_timeout.total_seconds(),
+                               max_bytes=f.max_bytes, user_agent=f.user_agent,
+                               pool_size=f.concurrency)
+        self.poller = Poller(self.settings, self.store, self.fetcher, self.engine, self.clock)
+        feeds = [(feed.name, feed.url) for feed in self.settings.feeds if feed.enabled]
+        self.store.sync_feeds(feeds, self.clock())
+
+    @classmethod
+    def open(cls, settings: Settings, secrets: Secrets | None = None,
+             stream: IO[str] | None = None) -> Monitor:
+        ruleset = load_rules(settings.rules)
+        store = Store(settings.database)
+        secrets = secrets or Secrets.from_env()
+        return cls(settings, secrets, store, ruleset, make_sender(settings, secrets, stream))
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.store.close()
+
+    def engine(self) -> Engine:
+        return self.ruleset.engine
+
+    def feeds(self) -> list:  # type: ignore[type-arg]
+        return [feed for feed in self.settings.feeds if feed.enabled]
+
+    def poll(self, *, due_only: bool, stop: Callable[[], bool] = lambda: False,
+             progress: Callable[[FeedOutcome], None] | None = None) -> PollReport:
+        feeds = self.feeds()
+        if due_only:
+            due = set(self.store.due_feeds(self.clock()))
+            feeds = [f for f in feeds if f.name in due]
+        return self.poller.poll(feeds, stop=stop, progress=progress)
+
+    def deliver(self, *, wait_out_429: bool, stop: Callable[[], bool] = lambda: False
+                ) -> DeliveryReport:
+        d = self.settings.delivery
+        outbox = Outbox(self.store, self.sender, wait_out_429=wait_out_429,
+                        max_wait=d.max_wait_429.total_seconds(),
+                        max_backoff=d.max_backoff.total_seconds(), clock=self.clock)
+        return outbox.deliver(stop)
+
+    def reload_rules_if_changed(self) -> bool:
+        """Live reload: a bad edit never takes effect; the last good rules stay."""
+        current = signature(self.settings.rules)
+        if current == self.ruleset.signature:
+            return False
+        try:
+            fresh = load_rules(self.settings.rules)
+        except RuleError as exc:
+            self.ruleset.signature = current  # report each broken state once
+            text = "\n".join(str(p) for p in exc.problems if p.level == "error")
+            self.store.set_meta("rules_error", text)
+            log.error("rules.invalid", error=str(exc), problems=len(exc.problems),
+                      msg="rule edit rejected; the last good rules stay active")
+            return False
+        self.ruleset = fresh
+        self.store.set_meta("rules_error", None)
+        log.info("rules.reloaded", rules=len(fresh.rules))
+        return True

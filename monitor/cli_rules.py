@@ -1,0 +1,196 @@
+"""`monitor rules …`: tools for people who write rule files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .durations import parse_duration
+from .errors import ConfigError, RuleError
+from .models import Entry, Match
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _rules_dir(rules_dir: str | None, config_file: str | None) -> Path:
+    if rules_dir:
+        return Path(rules_dir)
+    from .config import load_settings
+
+    try:
+        return load_settings(config_file).rules
+    except ConfigError:
+        return Path("rules")
+
+
+rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
+                            default=None, help="Rules folder [default: from the config, "
+                            "else rules/].")
+config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                             default=None, help="Configuration file (for the rules folder).")
+
+
+@click.group()
+def rules() -> None:
+    """Check, try out and backtest rule files."""
+
+
+@rules.command()
+@rules_option
+@config_option
+def check(rules_dir: str | None, config_file: str | None) -> None:
+    """Validate every rule file and run the examples inside the rules."""
+    from .rules import load_rules
+
+    folder = _rules_dir(rules_dir, config_file)
+    try:
+        ruleset = load_rules(folder)
+    except RuleError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem))
+        errors = sum(p.level == "error" for p in exc.problems)
+        err.print(f"[red]{errors} error{'s' * (errors != 1)}[/] in {folder}")
+        sys.exit(1)
+    for problem in ruleset.problems:
+        click.echo(str(problem))
+    examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in ruleset.rules)
+    err.print(f"[green]ok[/]: {len(ruleset.rules)} rules, {len(ruleset.lists)} lists, "
+              f"{examples} examples pass, {len(ruleset.problems)} warnings ({folder})")
+
+
+@rules.command()
+@rules_option
+@config_option
+@click.option("--input", "input_file", help="Feed file or URL, or a JSON Lines file of items.")
+@click.option("--text", help="A title (and text) to try.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
+@click.option("--explain", is_flag=True, help="Show which branch of each condition matched.")
+@click.option("--all", "show_all", is_flag=True, help="Also list items that match nothing.")
+def test(rules_dir: str | None, config_file: str | None, input_file: str | None,
+         text: str | None, as_json: bool, explain: bool, show_all: bool) -> None:
+    """Run the rules over items, without touching the database or Slack."""
+    from .errors import MonitorError
+    from .items import Item, load_items
+    from .rules import load_rules
+
+    if bool(input_file) == bool(text):
+        raise click.UsageError("give exactly one of --input FILE or --text TEXT")
+    try:
+        engine = load_rules(_rules_dir(rules_dir, config_file), run_examples=False).engine
+        if text is not None:
+            items = [Item("text", Entry(feed="text", key="text", url_key="", link="",
+                                        title=text))]
+        else:
+            items = list(load_items(input_file or ""))
+    except RuleError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        sys.exit(1)
+    except MonitorError as exc:
+        err.print(f"error: {exc.describe()}", markup=False)
+        sys.exit(1)
+    started = time.monotonic()
+    matched = 0
+    for item in items:
+        matches = engine.match(item.entry, explain=explain)
+        matched += bool(matches)
+        if as_json:
+            sys.stdout.write(json.dumps({"id": item.id, "matches": [
+                {"rule": m.rule_id, "severity": m.severity.label, "terms": m.terms}
+                for m in matches]}, ensure_ascii=False) + "\n")
+        elif matches or show_all:
+            _show(item.entry, matches, explain)
+    err.print(f"{matched} of {len(items)} items matched "
+              f"({time.monotonic() - started:.2f}s)")
+
+
+def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
+    title = Text(entry.title, style="bold")
+    for m in matches:
+        for hit in m.hits:
+            if hit.field == "title":
+                title.stylize("black on yellow", hit.start, hit.end)
+    out.print(title)
+    if not matches:
+        out.print("  [dim]no rule matched[/]")
+    for m in matches:
+        where = sorted({h.field for h in m.hits})
+        out.print(f"  [bold]{m.severity.label:8}[/] {escape(m.rule_id)}  "
+                  f"[green]{escape(', '.join(m.terms))}[/] [dim]in {', '.join(where)}[/]")
+        if explain:
+            for line in m.explain:
+                out.print(f"      {escape(line)}")
+    out.print()
+
+
+@rules.command()
+@rules_option
+@config_option
+@click.option("--since", default="30d", show_default=True, help="How far back, e.g. 7d, 72h.")
+@click.option("--items/--no-items", default=True, help="List the matching items too.")
+def backtest(rules_dir: str | None, config_file: str | None, since: str, items: bool) -> None:
+    """What the current rules would have alerted on over stored entries."""
+    from .config import load_settings
+    from .rules import load_rules
+    from .store import Store
+
+    try:
+        settings = load_settings(config_file)
+    except ConfigError as exc:
+        err.print(f"config error: {exc.describe()}", markup=False)
+        sys.exit(2)
+    folder = Path(rules_dir) if rules_dir else settings.rules
+    try:
+        engine = load_rules(folder).engine
+    except RuleError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        sys.exit(1)
+    cutoff = time.time() - parse_duration(since).total_seconds()
+    counts: dict[str, int] = {}
+    severities: dict[str, str] = {}
+    hits: list[tuple[Entry, Match]] = []
+    total = 0
+    with Store(settings.database) as store:
+        for entry in store.entries_since(cutoff):
+            total += 1
+            matches = engine.match(entry)
+            if matches:
+                top = matches[0]
+                counts[top.rule_id] = counts.get(top.rule_id, 0) + 1
+                severities[top.rule_id] = top.severity.label
+                hits.append((entry, top))
+    table = Table(title=f"backtest over {total} entries since {since}", title_justify="left")
+    table.add_column("rule")
+    table.add_column("severity")
+    table.add_column("items", justify="right")
+    for rule_id, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        table.add_row(rule_id, severities[rule_id], str(n))
+    out.print(table)
+    if items:
+        for entry, match in hits:
+            out.print(f"  {match.severity.label:8} {escape(match.rule_id):24} "
+                      f"{escape(entry.title[:100])} [dim]({escape(entry.feed)})[/]")
+
+
+@rules.command()
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file.")
+def schema(output: str | None) -> None:
+    """JSON Schema of rule files, for editors (also committed as rules/schema.json)."""
+    from .rules.jsonschema import rule_file_schema
+
+    text = json.dumps(rule_file_schema(), indent=2) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)

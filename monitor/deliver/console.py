@@ -1,0 +1,47 @@
+"""Alerts printed for a person at a terminal (no Slack configured)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "bold yellow",
+         "low": "cyan", "info": "dim"}
+
+
+class ConsolePrinter:
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+
+    def show(self, alert: dict[str, Any]) -> None:
+        p = alert["payload"]
+        c = self.console
+        if alert["kind"] == "summary":
+            c.print(f"[bold]▤ {escape(p['title'])}[/] (held back so one poll does not flood)")
+            for item in p.get("items", []):
+                c.print(f"    • {escape(item['title'])}  [dim]{escape(item['rule'])}[/]")
+            c.print()
+            return
+        top = p["matches"][0]
+        sev = top["severity"]
+        published = (datetime.fromtimestamp(p["published"], tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+                     if p.get("published") else "date unknown")
+        c.print(Text(f" {sev.upper()} ", style=STYLE.get(sev, "")), Text(" " + p["title"],
+                                                                         style="bold"))
+        c.print(f"    [dim]{escape(p['feed'])} · {published}[/]")
+        if p.get("link"):
+            c.print(f"    {escape(p['link'])}")
+        terms = ", ".join(top["terms"][:12])
+        c.print(f"    rule [bold]{escape(top['rule'])}[/] ({escape(top['title'])})"
+                f" · matched: [green]{escape(terms)}[/]")
+        for other in p["matches"][1:]:
+            c.print(f"    also [dim]{escape(other['rule'])} ({other['severity']})[/]")
+        if p.get("summary"):
+            summary = p["summary"] if len(p["summary"]) < 240 else p["summary"][:239] + "…"
+            c.print(f"    [dim]{escape(summary)}[/]")
+        c.print()

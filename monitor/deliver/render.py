@@ -1,0 +1,143 @@
+"""Alert → Slack message (Block Kit plus a plain ``text`` fallback). Pure.
+
+Feed text is untrusted. In Slack mrkdwn, ``<!channel>`` pings everyone and
+``<https://evil|bank>`` shows a link whose target the reader does not see, so
+every piece of feed text goes through ``escape`` (exactly ``&``, ``<``, ``>``),
+and link targets through ``safe_url``. Limits come from Slack's docs: 50
+blocks, 3,000 characters per section, about 12,000 characters in all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+MAX_BLOCKS = 50
+SECTION_LIMIT = 3000
+CONTEXT_LIMIT = 2000
+TOTAL_LIMIT = 11_000  # Slack fails near 12k ("msg_blocks_too_long"); keep a margin
+TEXT_LIMIT = 3000
+SNIPPET = 400
+EMOJI = {"critical": ":red_circle:", "high": ":large_orange_circle:",
+         "medium": ":large_yellow_circle:", "low": ":large_blue_circle:", "info": ":white_circle:"}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+
+
+def fit(escaped: str, limit: int) -> str:
+    """Cut already-escaped text to ``limit`` characters with an ellipsis, never
+    inside an entity such as ``&amp;``."""
+    if len(escaped) <= limit:
+        return escaped
+    cut = _PARTIAL_ENTITY.sub("", escaped[: limit - 1])
+    return cut.rstrip() + "…"
+
+
+def safe_url(url: str) -> str:
+    """An http(s) URL that cannot break out of ``<url|label>``; '' if unusable."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")[:2000]
+
+
+def link(url: str, label: str, limit: int = 300) -> str:
+    label_text = fit(escape(label), limit)
+    target = safe_url(url)
+    return f"<{target}|{label_text}>" if target else f"*{label_text}*"
+
+
+def when(published: float | None) -> str:
+    if published is None:
+        return "date unknown"
+    moment = datetime.fromtimestamp(published, tz=UTC)
+    return f"<!date^{int(published)}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def render_alert(alert: dict[str, Any]) -> Message:
+    """One outbox row (see store.py) → Slack message."""
+    if alert["kind"] == "summary":
+        return _render_summary(alert)
+    p = alert["payload"]
+    matches = p["matches"]
+    top = matches[0]
+    severity = top["severity"]
+    headline = f"{EMOJI.get(severity, '')} *{severity.upper()}* · {link(p['link'], p['title'])}"
+    blocks: list[dict[str, Any]] = [_section(headline)]
+    if p.get("summary"):
+        blocks.append(_section(fit(escape(p["summary"]), SNIPPET)))
+    terms = ", ".join(f"`{fit(escape(t), 60)}`" for t in top["terms"][:12])
+    why = f"*Rule:* {fit(escape(top['title']), 150)} (`{escape(top['rule'])}`)"
+    if terms:
+        why += f" · *Matched:* {terms}"
+    others = [m for m in matches[1:]]
+    if others:
+        names = ", ".join(f"`{escape(m['rule'])}`" for m in others[:5])
+        why += f" · *Also:* {names}"
+    blocks.append(_context(why))
+    blocks.append(_context(f"*Source:* {fit(escape(p['feed']), 150)} · {when(p.get('published'))}"))
+    text = f"[{severity.upper()}] {fit(escape(p['title']), 300)} ({fit(escape(p['feed']), 80)})"
+    return _bounded(Message(text=text, blocks=blocks))
+
+
+def _render_summary(alert: dict[str, Any]) -> Message:
+    p = alert["payload"]
+    items = p.get("items", [])
+    lines = [f"• {link(i['link'], i['title'], 200)} (`{escape(i['rule'])}`)" for i in items]
+    blocks: list[dict[str, Any]] = [_section(f":bookmark_tabs: *{fit(escape(p['title']), 200)}* "
+                                             "(held back so one poll does not flood the channel)")]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 50:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(_section("\n".join(chunk)))
+    text = escape(p["title"])
+    return _bounded(Message(text=text, blocks=blocks))
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_LIMIT)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(text, CONTEXT_LIMIT)}]}
+
+
+def _text_length(block: dict[str, Any]) -> int:
+    if block["type"] == "section":
+        return len(block["text"]["text"])
+    return sum(len(e.get("text", "")) for e in block.get("elements", []))
+
+
+def _bounded(message: Message) -> Message:
+    """Drop trailing blocks past Slack's block count or total size, saying so."""
+    kept: list[dict[str, Any]] = []
+    total = 0
+    for block in message.blocks:
+        size = _text_length(block)
+        if len(kept) >= MAX_BLOCKS - 1 or total + size > TOTAL_LIMIT:
+            kept.append(_context(f"… {len(message.blocks) - len(kept)} more parts not shown"))
+            break
+        kept.append(block)
+        total += size
+    return Message(text=fit(message.text, TEXT_LIMIT), blocks=kept)
