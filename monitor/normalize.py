@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _BLOCK_RE = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.I | re.S)
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)|<![A-Za-z\[][^>]*>", re.S)
 _TAG_RE = re.compile(r"</?[a-zA-Z][^<>]*>|<!\[CDATA\[|\]\]>")
 _WS_RE = re.compile(r"\s+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")

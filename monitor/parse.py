@@ -80,14 +80,17 @@ def _entry(item: Any, feed: str, base: str, now: datetime, seen: set[str]) -> En
                 break
     if not (title or summary or link):
         return None
-    published_raw = item.get("published_parsed") or item.get("updated_parsed")
+    # dict.get, not item.get: FeedParserDict maps missing keys to others with a
+    # DeprecationWarning (updated → published), which we do not want to depend on
+    raw = dict.get
+    published_raw = raw(item, "published_parsed") or raw(item, "updated_parsed")
     published = _from_struct(published_raw) or parse_date(
-        _str(item.get("published") or item.get("updated") or item.get("dc_date"))
+        _str(raw(item, "published") or raw(item, "updated") or raw(item, "dc_date"))
     )
     ukey = url_key(link)
     return Entry(
         feed=feed,
-        key=_key(_str(item.get("id")).strip(), ukey, title, _str(item.get("published")), seen),
+        key=_key(_str(raw(item, "id")).strip(), ukey, title, _str(raw(item, "published")), seen),
         url_key=ukey,
         link=link,
         title=title or summary[:120] or link,
@@ -95,7 +98,7 @@ def _entry(item: Any, feed: str, base: str, now: datetime, seen: set[str]) -> En
         content=content if content != summary else "",
         author=plain_text(_str(item.get("author")), 200),
         categories=tuple(
-            plain_text(_str(t.get("term")), 100) for t in item.get("tags") or () if t.get("term")
+            plain_text(_str(t.get("term")), 100) for t in raw(item, "tags") or () if t.get("term")
         ),
         published=sane_date(published, now),
     )

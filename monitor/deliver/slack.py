@@ -47,7 +47,7 @@ class BotSender:
 
     def __init__(self, token: str, base_url: str | None = None, username: str | None = None) -> None:
         kwargs: dict[str, Any] = {"token": token, "timeout": 20,
-                                  "retry_handlers": [ConnectionErrorRetryHandler(max_retry=1)]}
+                                  "retry_handlers": [ConnectionErrorRetryHandler(max_retry_count=1)]}
         if base_url:
             kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
         self.client = WebClient(**kwargs)

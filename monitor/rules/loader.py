@@ -128,7 +128,7 @@ class _Loader:
                         compiled.append(built)
         exc_node, exc_feeds = self._load_exceptions(exc_docs)
         engine = Engine(self.atoms, compiled, exc_node, exc_feeds)
-        lists = {name: self._expand_list(name, set()) for name in self.lists}
+        lists = {name: self._safe_expand(name) for name in self.lists}
         return RuleSet(engine=engine, rules=rules, files={}, lists=lists,
                        signature=signature(self.folder), locations=where)
 
@@ -161,6 +161,12 @@ class _Loader:
             except RecursionError:
                 self.problem(doc, ("extends",), f"list {name!r} extends itself through a cycle",
                              "remove one `extends` entry from the cycle")
+
+    def _safe_expand(self, name: str) -> list[Any]:
+        try:
+            return self._expand_list(name, set())
+        except RecursionError:  # reported by _check_list_extends
+            return []
 
     def _expand_list(self, name: str, stack: set[str]) -> list[Any]:
         if name in stack:

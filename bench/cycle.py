@@ -1,0 +1,730 @@
+#!/usr/bin/env python
+"""Benchmark of `monitor once` against a local feed farm.
+
+A farm of N feed documents (default 1,000; about a third real documents from
+``../shared/corpus/feeds/real``, the rest generated RSS 2.0 / Atom with 50
+entries each) is served on 127.0.0.1 by a *separate* server process (the
+stdlib-only ``tests/fakes/feed_server.py``), so the server's CPU never counts
+as the monitor's. Then, on one database:
+
+* cycle 1 ``first``      fresh database, ETag sent: every feed answers 200;
+* cycle 2 ``304``        nothing changed: every feed answers 304;
+* cycle 3 ``no-etag``    the server stops sending validators: every feed
+                         answers 200 with the same bytes, which the monitor
+                         must recognise by content hash and not parse;
+
+and, in the same run, the CPU time of feedparser alone parsing exactly the
+same N documents (default options, and the options the monitor uses).
+
+``monitor once`` runs as a child process; its wall time is measured around
+the child and its CPU time (user + system, including interpreter start-up
+and imports) comes from ``os.wait4``'s rusage: nothing is read from its
+output except, for information, the counts of its summary line.
+
+Run with the project's interpreter:
+
+    .venv/bin/python bench/cycle.py                 # 1,000 feeds, a few minutes
+    .venv/bin/python bench/cycle.py --feeds 50      # smoke run, seconds
+
+Results: a table on stdout and JSON in ``--out`` (bench/results/cycle.json).
+Not for CI. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import html
+import io
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+REAL_DIR = CORPUS / "feeds" / "real"
+ITEMS_FILE = CORPUS / "items" / "news-items.jsonl"
+RULES = REPO / "rules"
+DEFAULT_OUT = REPO / "bench" / "results" / "cycle.json"
+
+TARGET_FIRST_VS_PARSE = 1.3  # cycle-1 CPU / feedparser-only CPU (default options)
+TARGET_304_VS_FIRST = 0.10  # cycle-2 CPU / cycle-1 CPU
+
+RSS_CT = "application/rss+xml; charset=utf-8"
+ATOM_CT = "application/atom+xml; charset=utf-8"
+
+SUMMARY_RE = re.compile(
+    r"(?P<feeds>\d+) feeds polled \((?P<unchanged>\d+) unchanged, (?P<failed>\d+) failed\)"
+    r" · (?P<new>\d+) new entries · (?P<alerts>\d+) new alerts · sent (?P<sent>\d+), "
+    r"pending (?P<pending>\d+), failed (?P<alerts_failed>\d+), held for digest (?P<digest>\d+)"
+    r" · (?P<wall>[\d.]+)s wall, (?P<cpu>[\d.]+)s CPU")
+
+
+# ---------------------------------------------------------------------------------------
+# The farm: documents written to a temporary folder, described by a manifest
+# ---------------------------------------------------------------------------------------
+
+# Neutral newsroom sentences used to pad summaries to a realistic length without
+# changing which rules an entry matches (that is decided by the title and lead).
+FILLER = [
+    "The company said it would share more details in the coming weeks.",
+    "A spokesperson declined to comment further when reached on Tuesday.",
+    "Analysts expect the announcement to be discussed at next month's industry conference.",
+    "The report, published on Monday, draws on interviews with more than forty people.",
+    "Officials did not say when the review would be completed.",
+    "Readers can find the full statement on the organisation's website.",
+    "It's the second such update this year, following a smaller release in the spring.",
+    "The figures have not been independently verified.",
+    "Several partners said they were informed only shortly before the announcement.",
+    "More information is expected once the quarterly results are published.",
+    "The change applies to customers in Europe and North America first.",
+    "According to the filing, the work began late last year.",
+    "Staff were told about the plans at an internal meeting on Friday.",
+    "The organisation said it is \"reviewing the situation\" & will update its guidance.",
+    "Earlier coverage of the story is linked below for context.",
+    "The project's maintainers thanked contributors for their feedback.",
+    "A full timeline of events is available in the original report.",
+    "The agency's statement runs to three pages and includes a list of recommendations.",
+    "This article was updated with additional context after publication.",
+    "Local media first reported the news late on Sunday evening.",
+]
+AUTHORS = ["Jane Doe", "Alex Martin", "Priya Raman", "Tomás García", "Chen Wei", "Sam O'Neil",
+           "Fatima Zahra", "Lukas Becker", "News Desk", "Staff Writer"]
+CATEGORIES = ["Security", "Technology", "Business", "World", "Policy", "Cloud", "Research",
+              "Privacy", "Industry", "Automotive", "Finance", "Science"]
+# Fallback vocabulary when the corpus news items are absent.
+SUBJECTS = ["City council", "Regional hospital", "Software maker", "Car maker", "Crypto exchange",
+            "University", "Logistics firm", "Retail chain", "Cloud provider", "Telecom operator"]
+EVENTS = ["reports quarterly results", "hit by ransomware attack", "confirms data breach",
+          "announces new product line", "patches critical vulnerability", "opens new office",
+          "faces outage after update", "names new chief executive", "recalls vehicles",
+          "loses $4 million in crypto theft", "publishes annual report", "expands to Asia"]
+
+
+def load_news_items() -> list[tuple[str, str]]:
+    """(title, lead) pairs: corpus news items if present, else synthetic ones."""
+    items: list[tuple[str, str]] = []
+    if ITEMS_FILE.is_file():
+        for line in ITEMS_FILE.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            title = (row.get("title") or "").strip()
+            lead = re.sub(r"\s*\[(\.\.\.|…)\]\s*$", "", (row.get("summary") or "").strip())
+            if title:
+                items.append((title, lead))
+    if not items:
+        rng = random.Random(7)
+        for s in SUBJECTS:
+            for e in EVENTS:
+                items.append((f"{s} {e}", f"The {s.lower()} {e} on {rng.choice(['Monday', 'Friday'])}."
+                              f" {rng.choice(FILLER)}"))
+    return items
+
+
+def _entities(text: str, rng: random.Random) -> str:
+    """Escape for HTML and sprinkle the entities real feeds use."""
+    out = html.escape(text, quote=False)
+    if rng.random() < 0.6:
+        out = out.replace("'", "&#8217;")
+    if rng.random() < 0.4:
+        out = re.sub(r'"([^"]*)"', r"&#8220;\1&#8221;", out)
+    if rng.random() < 0.3:
+        out = out.replace(" - ", " &mdash; ", 1).replace(". ", ".&nbsp; ", 1)
+    return out
+
+
+def html_summary(lead: str, rng: random.Random, site: str, target: int) -> str:
+    """An HTML summary of about ``target`` characters: lead, link, filler paragraphs."""
+    paras = [f"<p>{_entities(lead, rng)}</p>"] if lead else []
+    size = sum(len(p) for p in paras)
+    while size < target:
+        sentences = rng.sample(FILLER, rng.randint(1, 3))
+        body = " ".join(_entities(s, rng) for s in sentences)
+        roll = rng.random()
+        if roll < 0.35:
+            word = rng.choice(["report", "statement", "earlier coverage", "the advisory",
+                               "our analysis"])
+            body += (f' Read <a href="https://{site}/related/{rng.randrange(10**6)}/?utm_source=rss'
+                     f'&amp;utm_medium=feed">{word}</a>.')
+        elif roll < 0.55:
+            body = f"<strong>Update:</strong> {body}"
+        elif roll < 0.65:
+            body = f"<em>{body}</em>"
+        paras.append(f"<p>{body}</p>")
+        size += len(paras[-1])
+    return "\n".join(paras)
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "post"
+
+
+def generate_feed(index: int, n_entries: int, items: list[tuple[str, str]], now: datetime,
+                  rng: random.Random, atom: bool) -> bytes:
+    site = f"www.newssite{index:04d}.example.com"
+    with_content = rng.random() < 0.2  # some feeds also carry the full article
+    picks = [rng.choice(items) for _ in range(n_entries)]
+    dates = sorted((now - timedelta(seconds=rng.uniform(0, 48 * 3600)) for _ in picks),
+                   reverse=True)
+    parts: list[str] = []
+    for j, ((title, lead), when) in enumerate(zip(picks, dates, strict=True)):
+        slug = _slug(title)
+        post = f"{when:%Y/%m}/{slug}-{index:04d}{j:03d}"
+        link = f"https://{site}/{post}/" + ("?utm_source=rss&utm_medium=feed"
+                                             if rng.random() < 0.3 else "")
+        summary = html_summary(lead, rng, site, rng.randint(300, 1500))
+        content = (summary + "\n" + html_summary("", rng, site, rng.randint(1500, 4000))
+                   if with_content else "")
+        author = rng.choice(AUTHORS)
+        cats = rng.sample(CATEGORIES, rng.randint(0, 3))
+        if atom:
+            parts.append(
+                "  <entry>\n"
+                f'    <title type="html">{xml_escape(html.escape(title, quote=False))}</title>\n'
+                f'    <link rel="alternate" type="text/html" href="{xml_escape(link)}"/>\n'
+                f"    <id>tag:{site},{when:%Y}:post-{index:04d}-{j:03d}</id>\n"
+                f"    <published>{when.isoformat(timespec='seconds')}</published>\n"
+                f"    <updated>{when.isoformat(timespec='seconds')}</updated>\n"
+                f"    <author><name>{xml_escape(author)}</name></author>\n"
+                + "".join(f'    <category term="{xml_escape(c)}"/>\n' for c in cats)
+                + f'    <summary type="html">{xml_escape(summary)}</summary>\n'
+                + (f'    <content type="html">{xml_escape(content)}</content>\n' if content else "")
+                + "  </entry>\n")
+        else:
+            desc = (f"<![CDATA[{summary}]]>" if rng.random() < 0.5 else xml_escape(summary))
+            guid = (f'<guid isPermaLink="false">{site}-{index:04d}-{j:03d}</guid>'
+                    if rng.random() < 0.5 else f'<guid isPermaLink="true">{xml_escape(link)}</guid>')
+            parts.append(
+                "    <item>\n"
+                f"      <title>{xml_escape(title)}</title>\n"
+                f"      <link>{xml_escape(link)}</link>\n"
+                f"      {guid}\n"
+                f"      <pubDate>{format_datetime(when)}</pubDate>\n"
+                f"      <dc:creator>{xml_escape(author)}</dc:creator>\n"
+                + "".join(f"      <category>{xml_escape(c)}</category>\n" for c in cats)
+                + f"      <description>{desc}</description>\n"
+                + (f"      <content:encoded><![CDATA[{content}]]></content:encoded>\n"
+                   if content else "")
+                + "    </item>\n")
+    name = f"News Site {index:04d}"
+    if atom:
+        doc = (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n'
+            f"  <title>{name}</title>\n  <subtitle>Generated for the monitor benchmark</subtitle>\n"
+            f'  <link rel="alternate" type="text/html" href="https://{site}/"/>\n'
+            f'  <link rel="self" type="application/atom+xml" href="https://{site}/feed.atom"/>\n'
+            f"  <id>https://{site}/</id>\n  <updated>{dates[0].isoformat(timespec='seconds')}"
+            "</updated>\n" + "".join(parts) + "</feed>\n")
+    else:
+        doc = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+            'xmlns:atom="http://www.w3.org/2005/Atom">\n  <channel>\n'
+            f"    <title>{name}</title>\n    <link>https://{site}/</link>\n"
+            "    <description>Generated for the monitor benchmark</description>\n"
+            "    <language>en-us</language>\n"
+            f"    <lastBuildDate>{format_datetime(dates[0])}</lastBuildDate>\n"
+            f'    <atom:link href="https://{site}/feed/" rel="self" type="application/rss+xml"/>\n'
+            + "".join(parts) + "  </channel>\n</rss>\n")
+    return doc.encode("utf-8")
+
+
+_ITEM_RE = re.compile(rb"<(item|entry)[\s>].*?</\1\s*>", re.S)
+
+
+def trim_real(data: bytes, limit: int) -> tuple[bytes, int | None]:
+    """Keep the first ``limit`` <item>/<entry> elements of a real document.
+
+    Returns (bytes, entries) — the original bytes and None when the document
+    is short enough or cannot be trimmed safely (checked with feedparser).
+    """
+    if limit <= 0:
+        return data, None
+    blocks = list(_ITEM_RE.finditer(data))
+    if len(blocks) <= limit:
+        return data, None
+    trimmed = data[: blocks[limit].start()] + data[blocks[-1].end():]
+    import feedparser  # only needed here, and in the parse-only child
+
+    got = len(feedparser.parse(io.BytesIO(trimmed), sanitize_html=False,
+                               resolve_relative_uris=False).entries)
+    return (trimmed, got) if got == limit else (data, None)
+
+
+def real_documents(limit: int) -> list[dict[str, Any]]:
+    if not REAL_DIR.is_dir():
+        return []
+    sys.path.insert(0, str(REPO))
+    from tests.fakes.feed_server import guess_feed_content_type
+
+    docs = []
+    for file in sorted(REAL_DIR.glob("*.xml")):
+        raw = file.read_bytes()
+        data, trimmed_to = trim_real(raw, limit)
+        docs.append({"name": file.name, "data": data, "original_bytes": len(raw),
+                     "trimmed_to": trimmed_to, "content_type": guess_feed_content_type(data)})
+    return docs
+
+
+def build_farm(farm: Path, n: int, n_entries: int, real_share: float, real_limit: int,
+               seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Write N documents under ``farm``; return the manifest and a description."""
+    farm.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    reals = real_documents(real_limit) if real_share > 0 else []
+    items = load_news_items()
+    manifest: list[dict[str, Any]] = []
+    n_real = n_gen = 0
+    for i in range(n):
+        is_real = bool(reals) and int((i + 1) * real_share) > int(i * real_share)
+        if is_real:
+            doc = reals[n_real % len(reals)]
+            n_real += 1
+            data, ctype, kind = doc["data"], doc["content_type"], f"real:{doc['name']}"
+            path = f"/real/{i:04d}/{doc['name']}"
+        else:
+            atom = n_gen % 3 == 2  # two RSS 2.0 for one Atom
+            data = generate_feed(i, n_entries, items, now, rng, atom)
+            ctype, kind = (ATOM_CT, "atom") if atom else (RSS_CT, "rss")
+            path = f"/gen/{i:04d}." + ("atom" if atom else "xml")
+            n_gen += 1
+        file = f"{i:04d}.xml"
+        (farm / file).write_bytes(data)
+        manifest.append({"path": path, "file": file, "content_type": ctype, "kind": kind,
+                         "bytes": len(data)})
+    info = {
+        "feeds": n, "real_documents_served": n_real, "generated_documents": n_gen,
+        "distinct_real_documents": len(reals),
+        "real_trimmed": {d["name"]: d["trimmed_to"] for d in reals if d["trimmed_to"]},
+        "real_entry_limit": real_limit,
+        "real_corpus": str(REAL_DIR) if reals else None,
+        "text_source": str(ITEMS_FILE) if ITEMS_FILE.is_file() else "synthetic",
+        "entries_per_generated_feed": n_entries,
+        "total_bytes": sum(m["bytes"] for m in manifest),
+        "generated_bytes": sum(m["bytes"] for m in manifest if not m["kind"].startswith("real")),
+        "real_bytes": sum(m["bytes"] for m in manifest if m["kind"].startswith("real")),
+        "seed": seed,
+    }
+    return manifest, info
+
+
+# ---------------------------------------------------------------------------------------
+# Child modes: the feed server, and feedparser alone
+# ---------------------------------------------------------------------------------------
+
+def serve(manifest_file: Path) -> None:
+    """Serve the farm; commands on stdin, one JSON answer per line on stdout."""
+    sys.path.insert(0, str(REPO))
+    from tests.fakes.feed_server import FeedServer
+
+    manifest = json.loads(manifest_file.read_text())
+    farm = manifest_file.parent
+    docs = [(m["path"], (farm / m["file"]).read_bytes(), m["content_type"])
+            for m in manifest["documents"]]
+    server = FeedServer().start()
+
+    def load(validators: bool) -> None:
+        for path, body, ctype in docs:
+            server.set_feed(path, body, content_type=ctype, etag=validators)
+
+    def reply(obj: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    load(True)
+    reply({"base_url": server.base_url})
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "validators":
+            load(cmd[1] == "on")
+            reply({"ok": True})
+        elif cmd[0] == "stats":
+            statuses: dict[str, int] = {}
+            conditional = 0
+            paths = set()
+            for req in server.requests:
+                statuses[str(req["status"])] = statuses.get(str(req["status"]), 0) + 1
+                conditional += "if-none-match" in req["headers"] \
+                    or "if-modified-since" in req["headers"]
+                paths.add(req["path"])
+            reply({"requests": sum(statuses.values()), "statuses": statuses,
+                   "conditional_requests": conditional, "distinct_paths": len(paths),
+                   "server_cpu": time.process_time()})
+        elif cmd[0] == "reset":
+            server.reset_log()
+            reply({"ok": True})
+        elif cmd[0] == "quit":
+            break
+    server.stop()
+
+
+def parse_only(manifest_file: Path, mode: str) -> None:
+    """CPU of feedparser.parse over the farm's documents, in a fresh process."""
+    import feedparser
+
+    manifest = json.loads(manifest_file.read_text())
+    farm = manifest_file.parent
+    bodies = [(farm / m["file"]).read_bytes() for m in manifest["documents"]]
+    kwargs: dict[str, Any] = {}
+    if mode == "fast":
+        kwargs = {"sanitize_html": False, "resolve_relative_uris": False}
+    entries = bozo = 0
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for body in bodies:
+        doc = feedparser.parse(io.BytesIO(body), **kwargs)
+        entries += len(doc.entries)
+        bozo += bool(doc.get("bozo"))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(json.dumps({"mode": mode, "cpu": cpu, "wall": wall, "documents": len(bodies),
+                      "entries": entries, "bozo": bozo, "feedparser": feedparser.__version__}))
+
+
+# ---------------------------------------------------------------------------------------
+# The parent: run everything and report
+# ---------------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, manifest_file: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "_serve", str(manifest_file)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.base_url = self._read()["base_url"]
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("the feed server process died (see its stderr above)")
+        return json.loads(line)
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+def monitor_command(workdir: Path, profile: Path | None) -> list[str]:
+    script = Path(sys.executable).with_name("monitor")
+    if profile is None and script.exists():
+        return [str(script)]
+    launcher = workdir / "launch_monitor.py"
+    launcher.write_text("from monitor.cli import main\nmain()\n")
+    if profile is not None:
+        return [sys.executable, "-m", "cProfile", "-o", str(profile), str(launcher)]
+    return [sys.executable, str(launcher)]
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update(SLACK_BOT_TOKEN="", SLACK_WEBHOOK_URL="", SLACK_API_URL="")
+    no_proxy = ",".join(x for x in (env.get("NO_PROXY"), "127.0.0.1", "localhost") if x)
+    env["NO_PROXY"] = env["no_proxy"] = no_proxy
+    return env
+
+
+def run_monitor(name: str, config: Path, workdir: Path, profile_dir: Path | None,
+                timeout: float) -> dict[str, Any]:
+    """`monitor once` as a child; wall around it, CPU from its own rusage (os.wait4)."""
+    profile = profile_dir / f"{name}.prof" if profile_dir else None
+    cmd = monitor_command(workdir, profile) + ["--log-format", "json", "once",
+                                               "--config", str(config)]
+    stderr_file = workdir / f"{name}.stderr"
+    with open(os.devnull, "wb") as devnull, open(stderr_file, "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=err, cwd=workdir, env=child_env())
+        killer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = stderr_file.read_text(errors="replace")
+    found = SUMMARY_RE.search(text)
+    summary = {k: (float(v) if k in ("wall", "cpu") else int(v))
+               for k, v in found.groupdict().items()} if found else None
+    if proc.returncode != 0 or summary is None:
+        sys.stderr.write(f"\n`monitor once` ({name}) exited {proc.returncode}; its stderr:\n"
+                         + text[-3000:] + "\n")
+    return {
+        "exit_code": proc.returncode,
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu_user": usage.ru_utime,
+        "cpu_sys": usage.ru_stime,
+        "max_rss_mb": usage.ru_maxrss / 1024,
+        "monitor_summary": summary,
+        "warning_log_lines": sum('"level": "warning"' in ln or '"level": "error"' in ln
+                                 for ln in text.splitlines()),
+    }
+
+
+def run_parse_only(manifest_file: Path, mode: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "_parse", str(manifest_file), mode],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_config(path: Path, database: Path, base_url: str, manifest: list[dict[str, Any]],
+                 concurrency: int) -> None:
+    feeds = [{"name": f"feed-{i:04d} {m['kind']}", "url": base_url + m["path"]}
+             for i, m in enumerate(manifest)]
+    config = {"database": str(database), "rules": str(RULES),
+              "fetch": {"concurrency": concurrency}, "feeds": feeds}
+    # JSON is YAML; no dependency needed to write it.
+    path.write_text("# generated by bench/cycle.py\n" + json.dumps(config, indent=1) + "\n")
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "executable": sys.executable,
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return info
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    for pkg in ("monitor", "feedparser", "httpx", "pydantic", "sqlite-utils", "structlog"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "?"
+    return out
+
+
+def ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}×"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_serve"]:
+        serve(Path(argv[1]))
+        return 0
+    if argv[:1] == ["_parse"]:
+        parse_only(Path(argv[1]), argv[2])
+        return 0
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--feeds", type=int, default=1000, help="documents in the farm")
+    ap.add_argument("--entries", type=int, default=50, help="entries per generated feed")
+    ap.add_argument("--real-share", type=float, default=1 / 3,
+                    help="share of the farm served from real corpus documents (0 = none)")
+    ap.add_argument("--real-max-entries", type=int, default=50,
+                    help="trim real documents to this many entries (0 = keep them whole; the "
+                    "three ransomwatch documents have 11-16k entries)")
+    ap.add_argument("--concurrency", type=int, default=16, help="fetch.concurrency")
+    ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results")
+    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                    help="run each `monitor once` under cProfile, writing DIR/<cycle>.prof "
+                    "(timings then include the profiler's overhead)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--timeout", type=float, default=1800, help="per `monitor once` run, seconds")
+    args = ap.parse_args(argv)
+
+    try:
+        import feedparser  # noqa: F401
+        import monitor  # noqa: F401
+    except ImportError as exc:
+        ap.error(f"{exc}: run with the project's interpreter, e.g. .venv/bin/python bench/cycle.py")
+
+    started_at = datetime.now(UTC)
+    tmp = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
+    farm = tmp / "farm"
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        args.profile = args.profile.resolve()
+    server = None
+    try:
+        t0 = time.perf_counter()
+        if args.real_share > 0 and not REAL_DIR.is_dir():
+            print(f"note: {REAL_DIR} not found; the farm is generated documents only",
+                  file=sys.stderr)
+        manifest, farm_info = build_farm(farm, args.feeds, args.entries, args.real_share,
+                                         args.real_max_entries, args.seed)
+        manifest_file = farm / "manifest.json"
+        manifest_file.write_text(json.dumps({"documents": manifest}))
+        print(f"farm: {farm_info['feeds']} documents ({farm_info['real_documents_served']} real "
+              f"from {farm_info['distinct_real_documents']} files, "
+              f"{farm_info['generated_documents']} generated), "
+              f"{farm_info['total_bytes'] / 1e6:.1f} MB, built in {time.perf_counter() - t0:.1f}s",
+              file=sys.stderr)
+
+        server = Server(manifest_file)
+        database = tmp / "db" / "monitor.db"
+        config = tmp / "monitor.yaml"
+        write_config(config, database, server.base_url, manifest, args.concurrency)
+        empty = tmp / "empty.yaml"
+        write_config(empty, tmp / "db-empty" / "monitor.db", server.base_url, [],
+                     args.concurrency)
+
+        cycles: dict[str, dict[str, Any]] = {}
+        plan = [
+            ("startup", empty, None, "no feeds: interpreter, imports, config, rules, database"),
+            ("first", config, "on", "fresh database, ETag on: every feed 200, all parsed"),
+            ("304", config, "on", "same database, nothing changed: every feed 304"),
+            ("no-etag", config, "off", "no ETag/Last-Modified sent: 200, same bytes, "
+                                       "skipped by content hash"),
+        ]
+        for name, cfg, validators, what in plan:
+            if validators == "off":
+                server.ask("validators off")
+            server.ask("reset")
+            print(f"running `monitor once` — {name}: {what} …", file=sys.stderr)
+            result = run_monitor(name, cfg, tmp, args.profile, args.timeout)
+            result["server"] = server.ask("stats")
+            result["what"] = what
+            cycles[name] = result
+            print(f"    {result['wall']:.2f}s wall, {result['cpu']:.2f}s CPU, "
+                  f"answers {result['server']['statuses']}", file=sys.stderr)
+
+        print("feedparser alone over the same documents …", file=sys.stderr)
+        parse_default = run_parse_only(manifest_file, "default")
+        parse_fast = run_parse_only(manifest_file, "fast")
+        server_cpu = server.ask("stats")["server_cpu"]
+    finally:
+        if server is not None:
+            server.close()
+        if args.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    n = args.feeds
+    base = parse_default["cpu"]
+    first, c304, noetag = cycles["first"], cycles["304"], cycles["no-etag"]
+    for c in cycles.values():
+        c["cpu_vs_parse_only"] = ratio(c["cpu"], base)
+        c["cpu_vs_first"] = ratio(c["cpu"], first["cpu"])
+    checks = {
+        "all_exit_0": all(c["exit_code"] == 0 for c in cycles.values()),
+        "first_all_200": first["server"]["statuses"].get("200") == n,
+        "304_all_304": c304["server"]["statuses"].get("304") == n,
+        "no_etag_all_200": noetag["server"]["statuses"].get("200") == n
+        and "304" not in noetag["server"]["statuses"],
+        "no_etag_all_unchanged": (noetag["monitor_summary"] or {}).get("unchanged") == n,
+        "no_failed_feeds": all((c["monitor_summary"] or {}).get("failed", 1) == 0
+                               for k, c in cycles.items() if k != "startup"),
+    }
+    targets = {
+        "first_cpu_vs_parse_only": {"value": first["cpu_vs_parse_only"],
+                                    "target": TARGET_FIRST_VS_PARSE},
+        "304_cpu_vs_first": {"value": c304["cpu_vs_first"], "target": TARGET_304_VS_FIRST},
+    }
+    for t in targets.values():
+        t["met"] = t["value"] is not None and t["value"] <= t["target"]
+    results = {
+        "benchmark": "bench/cycle.py",
+        "date": started_at.isoformat(timespec="seconds"),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": machine(),
+        "versions": versions(),
+        "farm": farm_info,
+        "parse_only": {"default": parse_default, "monitor_options": parse_fast},
+        "cycles": cycles,
+        "server_cpu_total": server_cpu,
+        "targets": targets,
+        "checks": checks,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nJSON: {args.out}")
+    if not all(checks.values()):
+        print("WARNING: some checks failed: "
+              + ", ".join(k for k, v in checks.items() if not v), file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_table(r: dict[str, Any]) -> None:
+    m, f = r["machine"], r["farm"]
+    pd, pf = r["parse_only"]["default"], r["parse_only"]["monitor_options"]
+    print(f"\nmonitor once — {f['feeds']} feeds ({f['real_documents_served']} real, "
+          f"{f['generated_documents']} generated × {f['entries_per_generated_feed']} entries), "
+          f"{f['total_bytes'] / 1e6:.1f} MB, {pd['entries']} entries")
+    print(f"{r['date']} · {m['nproc']} CPUs · Python {m['python']} · "
+          f"feedparser {r['versions']['feedparser']}\n")
+    head = (f"{'run':<34}{'wall s':>8}{'CPU s':>8}{'÷parse':>8}{'÷first':>8}"
+            f"{'200':>6}{'304':>6}  notes")
+    print(head)
+    print("-" * len(head))
+    print(f"{'feedparser.parse, default':<34}{pd['wall']:>8.2f}{pd['cpu']:>8.2f}"
+          f"{'1.00×':>8}{'':>8}{'':>6}{'':>6}  in-process loop, {pd['bozo']} bozo")
+    print(f"{'feedparser.parse, no sanitize/uris':<34}{pf['wall']:>8.2f}{pf['cpu']:>8.2f}"
+          f"{fmt_ratio(ratio(pf['cpu'], pd['cpu'])):>8}{'':>8}{'':>6}{'':>6}"
+          f"  the options monitor uses")
+    for name, c in r["cycles"].items():
+        st = c["server"]["statuses"]
+        s = c["monitor_summary"] or {}
+        note = (f"new {s.get('new', '?')}, alerts {s.get('alerts', '?')}, sent "
+                f"{s.get('sent', '?')}, pending {s.get('pending', '?')}, "
+                f"rss {c['max_rss_mb']:.0f} MB")
+        print(f"{'monitor once: ' + name:<34}{c['wall']:>8.2f}{c['cpu']:>8.2f}"
+              f"{fmt_ratio(c['cpu_vs_parse_only']):>8}{fmt_ratio(c['cpu_vs_first']):>8}"
+              f"{st.get('200', 0):>6}{st.get('304', 0):>6}  {note}")
+    print()
+    for key, t in r["targets"].items():
+        print(f"target {key}: {fmt_ratio(t['value'])} ≤ {t['target']}× → "
+              f"{'met' if t['met'] else 'NOT met'}")
+    bad = [k for k, v in r["checks"].items() if not v]
+    print("checks: " + ("all passed" if not bad else "FAILED " + ", ".join(bad)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Shared fixtures: real local servers (feeds over HTTP, Slack's Web API), configs,
+and feed documents built from a few fields."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+import yaml
+
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_server import FakeSlack
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+RULES = REPO / "rules"
+TOKEN = "xoxb-test-token"
+
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+
+
+@dataclass
+class Item:
+    title: str
+    link: str
+    guid: str | None = None
+    summary: str = ""
+    published: datetime | None = field(default_factory=lambda: datetime.now(UTC)
+                                       - timedelta(hours=1))
+
+
+def rss(items: Sequence[Item], title: str = "Test feed") -> bytes:
+    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+             f"<title>{escape(title)}</title><link>https://news.example/</link>"]
+    for it in items:
+        parts.append("<item>")
+        parts.append(f"<title>{escape(it.title)}</title><link>{escape(it.link)}</link>")
+        if it.guid:
+            parts.append(f'<guid isPermaLink="false">{escape(it.guid)}</guid>')
+        if it.summary:
+            parts.append(f"<description>{escape(it.summary)}</description>")
+        if it.published:
+            parts.append(f"<pubDate>{format_datetime(it.published)}</pubDate>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+NIO_A = Item(
+    "NIO receives blackmail email demanding $2.25 million in bitcoin over user data",
+    "https://carnews.example/2022/12/20/nio-blackmail", "carnews-1001",
+    "NIO says an outside party claims to hold user data and car-sales data from before "
+    "August 2021 and demands $2.25 million worth of bitcoin.")
+NIO_B = Item(
+    "Hackers demand US$2.25m in Bitcoin from Chinese EV maker Nio in extortion attempt",
+    "https://wire.example/autos/nio-extortion", "wire-77",
+    "Chinese electric-car maker Nio said it was the target of an extortion attempt after "
+    "an outside party claimed to have taken its internal data.")
+UNION = Item("Senior union leaders share opinion on pension reform",
+             "https://wire.example/politics/pensions", "wire-78",
+             "Union officials said the reform was unfair to senior workers.")
+AFFORD = Item("How families can afford heating this winter, from Oxford to Bradford",
+              "https://wire.example/money/heating", "wire-79", "Tips for households.")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's Slack secrets or MONITOR_* overrides."""
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "MONITOR_")) or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+def write_config(tmp_path: Path, feeds: Sequence[tuple[str, str]], **extra: object) -> Path:
+    """A config file in tmp_path with its own database, the shipped rules unless given."""
+    data: dict[str, object] = {
+        "database": str(tmp_path / "data" / "monitor.db"),
+        "rules": str(RULES),
+        "tick": "1s",
+        "defaults": {"interval": "2s", "max_age": "72h"},
+        "fetch": {"timeout": "5s", "connect_timeout": "2s"},
+        "feeds": [{"name": n, "url": u} for n, u in feeds],
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}  # type: ignore[dict-item]
+        else:
+            data[key] = value
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def slack_env(slack: FakeSlack) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.base_url}
