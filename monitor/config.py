@@ -8,6 +8,7 @@ are read from the environment only (see ``Secrets``).
 
 from __future__ import annotations
 
+import difflib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .durations import parse_duration
 from .errors import ConfigError
-from .yamlfile import YamlSyntaxError, load_yaml_file
+from .yamlfile import YamlDoc, YamlSyntaxError, load_yaml_file
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -181,16 +182,29 @@ def load_settings(path: str | Path | None = None) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        raise _config_error(exc, doc, file) from exc
+
+
+def _config_error(exc: ValidationError, doc: YamlDoc, file: Path) -> ConfigError:
+    """Every problem on its own line as ``file:line:col: key: message (hint)``;
+    unknown keys first, since a misspelt key also makes a required one missing."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    lines = []
+    for err in errors:
         loc = tuple(err["loc"])
         env_name = _env_name(loc)
         if env_name in os.environ:
-            raise ConfigError(err["msg"], file=f"environment {env_name}", key=_dotted(loc)) from exc
-        line, col = doc.locate(loc)
-        hint = _hint(err)
-        more = len(exc.errors()) - 1
-        msg = err["msg"] + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
-        raise ConfigError(msg, file=f"{file}:{line}:{col}", key=_dotted(loc), hint=hint) from exc
+            where = f"environment variable {env_name}"
+        else:
+            line, col = doc.locate(loc)
+            where = f"{file}:{line}:{col}"
+        hint = _hint(err, loc)
+        msg = "unknown key" if err["type"] == "extra_forbidden" else \
+            str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {_dotted(loc)}: {msg}" + (f" (hint: {hint})" if hint else ""))
+    error = ConfigError("\n".join(lines), hint="README lists every setting")
+    error.file, error.key = str(file), _dotted(tuple(errors[0]["loc"]))
+    return error
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -204,10 +218,28 @@ def _env_name(loc: tuple[Any, ...]) -> str:
     return "MONITOR_" + "__".join(str(p).upper() for p in loc if not isinstance(p, int))
 
 
-def _hint(err: Any) -> str:
+def _hint(err: Any, loc: tuple[Any, ...]) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        return "unknown key: check its spelling against README's configuration table"
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1)
+        return f"did you mean {close[0]!r}?" if close else "unknown key; see README's settings"
     if kind == "missing":
-        return f"add `{err['loc'][-1]}:` here"
+        return f"add `{loc[-1]}:` here"
     return ""
+
+
+def _known_keys(parent: tuple[Any, ...]) -> list[str]:
+    model: Any = Settings
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        model = next((a for a in (annotation, *args) if isinstance(a, type)
+                      and issubclass(a, BaseModel)), None)
+        if model is None:
+            return []
+    return list(model.model_fields)

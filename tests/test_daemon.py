@@ -1,0 +1,218 @@
+"""End to end: `monitor run` as a subprocess, feeds over HTTP, Slack's Web API local."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import NIO_A, NIO_B, REPO, UNION, Item, rss, slack_env, write_config
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.slack_server import FakeSlack
+
+pytestmark = pytest.mark.timeout(180)
+
+
+class Daemon:
+    def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
+        self.config, self.env, self.log = config, env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Daemon:
+        full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))}
+        full.update(self.env)
+        with self.log.open("ab") as out:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "monitor", "--log-format", "json", "--log-level", "DEBUG",
+                 "run", "--config", str(self.config)], cwd=REPO, env=full, stdout=out,
+                stderr=out)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def events(self) -> list[dict[str, object]]:
+        out = []
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{"):
+                out.append(json.loads(line))
+        return out
+
+
+@pytest.fixture
+def run_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+
+    def start(config: Path, env: dict[str, str]) -> Daemon:
+        daemon = Daemon(config, env, tmp_path / "daemon.log").start()
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def titles(slack: FakeSlack) -> collections.Counter[str]:
+    return collections.Counter(m["text"] for m in slack.top_level())
+
+
+def story(i: int, feed: str) -> Item:
+    return Item(f"Ransomware attack on supplier {feed}-{i} halts production",
+                f"https://{feed}.example/story/{i}", f"{feed}-{i}")
+
+
+def test_new_items_alert_once_and_sigterm_stops_cleanly(
+        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    feeds.set_feed("/a.xml", rss([NIO_A, UNION]))
+    feeds.set_feed("/b.xml", rss([story(1, "b")]))
+    config = write_config(tmp_path, [("A", feeds.url("/a.xml")), ("B", feeds.url("/b.xml"))])
+    daemon = run_daemon(config, slack_env(slack))
+    wait(lambda: len(slack.top_level()) == 2, what="two alerts")
+    polls = feeds.count("/a.xml")
+    wait(lambda: feeds.count("/a.xml") >= polls + 2, what="two more polls")
+    assert len(slack.top_level()) == 2  # nothing new, nothing sent
+    assert any(r["headers"].get("if-none-match") for r in feeds.requests)
+    feeds.set_feed("/a.xml", rss([NIO_A, UNION, story(2, "a")]))
+    wait(lambda: len(slack.top_level()) == 3, what="the new item's alert")
+    time.sleep(2.5)
+    assert max(titles(slack).values()) == 1
+    assert all("Senior union" not in t for t in titles(slack))
+    assert daemon.stop() == 0
+    assert any(e.get("event") == "daemon.stopped" for e in daemon.events())
+
+
+def test_kill_9_mid_cycle_loses_nothing_and_repeats_nothing(
+        tmp_path: Path, feeds: FeedServer, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    channels = {"security-alerts": "C0SECALERT", "ops": "C0OPS", "general": "C0GENERAL",
+                "autos": "C0AUTOS"}
+    names = list(channels)
+    with FakeSlack(channels=channels) as slack:
+        expected = set()
+        config_feeds = []
+        for f in range(8):
+            items = [story(i, f"f{f}") for i in range(4)]
+            expected |= {it.title for it in items}
+            feeds.set_feed(f"/f{f}.xml", rss(items))
+            config_feeds.append({"name": f"F{f}", "url": feeds.url(f"/f{f}.xml"),
+                                 "channel": f"#{names[f % 4]}"})
+        feeds.set_slow("/slow.xml", 1.5, body=rss([story(9, "slow")]))
+        expected.add(story(9, "slow").title)
+        config_feeds.append({"name": "Slow", "url": feeds.url("/slow.xml")})
+        config = write_config(tmp_path, [])
+        data = yaml.safe_load(config.read_text())
+        data["feeds"] = config_feeds
+        config.write_text(yaml.safe_dump(data))
+        env = slack_env(slack)
+        for round_ in range(3):
+            daemon = run_daemon(config, env)
+            # die at a different point each time: mid-poll, first post, mid-delivery
+            target = [0, 1, 6][round_]
+            if target == 0:
+                time.sleep(1.0)
+            else:
+                wait(lambda t=target: len(slack.messages) >= t, what="some posts")
+            daemon.stop(signal.SIGKILL)
+        daemon = run_daemon(config, env)
+        wait(lambda: len(slack.messages) >= len(expected), timeout=60, what="every alert")
+        time.sleep(3)
+        daemon.stop()
+        got = collections.Counter(m["text"].split("] ", 1)[1].rsplit(" (", 1)[0]
+                                  for m in slack.messages)
+        assert set(got) == expected
+        assert max(got.values()) == 1, [t for t, n in got.items() if n > 1]
+
+
+def test_slack_outage_then_recovery_delivers_every_pending_alert(
+        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    feeds.set_feed("/a.xml", rss([story(i, "a") for i in range(3)]))
+    config = write_config(tmp_path, [("A", feeds.url("/a.xml"))],
+                          delivery={"max_backoff": "1s"})
+    slack.set_down(True)
+    daemon = run_daemon(config, slack_env(slack))
+    wait(lambda: sum(1 for r in slack.requests if r["method"] == "chat.postMessage") >= 3,
+         what="attempts during the outage")
+    status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(config),
+                             "--json"], capture_output=True, text=True, cwd=REPO,
+                            env={k: v for k, v in os.environ.items()
+                                 if not k.startswith(("SLACK_", "MONITOR_"))})
+    data = json.loads(status.stdout)
+    assert data["alerts"].get("pending", 0) + data["alerts"].get("sending", 0) == 3
+    assert data["failed"] and "503" in (data["failed"][0]["error"] or "")
+    slack.set_down(False)
+    wait(lambda: len(slack.messages) == 3, timeout=40, what="delivery after the outage")
+    time.sleep(2)
+    assert len(slack.messages) == 3
+    daemon.stop()
+
+
+def test_failing_feed_backs_off_and_does_not_stop_the_others(
+        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    feeds.set_status("/broken.xml", 500)
+    feeds.set_html("/html.xml")
+    feeds.set_feed("/ok.xml", rss([NIO_B]))
+    config = write_config(tmp_path, [("Broken", feeds.url("/broken.xml")),
+                                     ("Html", feeds.url("/html.xml")),
+                                     ("Ok", feeds.url("/ok.xml"))])
+    daemon = run_daemon(config, slack_env(slack))
+    wait(lambda: len(slack.messages) == 1, what="the good feed's alert")
+    time.sleep(8)
+    daemon.stop()
+    # interval 2s: the good feed is polled ~4 times, the broken one backs off 2s, 4s, 8s
+    assert feeds.count("/ok.xml") >= 3
+    assert feeds.count("/broken.xml") <= 3
+    failures = [e for e in daemon.events() if e.get("event") == "feed.failed"]
+    assert {e["feed"] for e in failures} == {"Broken", "Html"}
+    assert any("HTML" in str(e["error"]) for e in failures)
+
+
+def test_rule_edits_reload_live_and_bad_edits_never_take_effect(
+        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("id: ransom\ntitle: Ransomware\nseverity: high\n"
+                                  "match: {any: [ransomware]}\n")
+    feeds.set_feed("/a.xml", rss([story(1, "a")]))
+    config = write_config(tmp_path, [("A", feeds.url("/a.xml"))], rules=str(rules))
+    daemon = run_daemon(config, slack_env(slack))
+    wait(lambda: len(slack.messages) == 1, what="first alert")
+    (rules / "r.yaml").write_text("id: ransom\ntitle: Ransomware\nseverity: high\n"
+                                  "match: {any: [ransomware]}\nbogus: 1\n")
+    wait(lambda: any(e.get("event") == "rules.invalid" for e in daemon.events()),
+         what="the bad edit to be rejected")
+    feeds.set_feed("/a.xml", rss([story(1, "a"), story(2, "a")]))
+    wait(lambda: len(slack.messages) == 2, what="old rules still alerting")
+    (rules / "more.yaml").write_text("id: phish\ntitle: Phishing\nseverity: medium\n"
+                                     "match: {any: [phishing]}\n")
+    (rules / "r.yaml").write_text("id: ransom\ntitle: Ransomware\nseverity: high\n"
+                                  "match: {any: [ransomware]}\n")
+    wait(lambda: any(e.get("event") == "rules.reloaded" for e in daemon.events()),
+         what="the good edit to load")
+    feeds.set_feed("/a.xml", rss([story(1, "a"), story(2, "a"),
+                                  Item("Phishing wave hits banks", "https://a.example/p", "p1")]))
+    wait(lambda: len(slack.messages) == 3, what="the new rule's alert")
+    daemon.stop()
+    errors = [e for e in daemon.events() if e.get("event") == "rules.invalid"]
+    assert len(errors) == 1 and "r.yaml:5:1" in str(errors[0]["error"])
