@@ -28,6 +28,7 @@ import argparse
 import cProfile
 import gc
 import io
+import itertools
 import json
 import os
 import platform
@@ -56,21 +57,24 @@ from monitor.rules.terms import HAS_CJK, TOKEN_RE  # noqa: E402
 try:  # clean text the way the feed parser does; fall back to raw text
     from monitor.normalize import plain_text as _plain
 except ImportError:  # pragma: no cover
+
     def _plain(value: str | None, limit: int = 0) -> str:
         return (value or "")[: limit or None]
+
 
 CORPUS = REPO.parent / "shared" / "corpus" / "items" / "news-items.jsonl"
 TARGET_RATIO = 1 / 3
 
 # -- vocabulary ---------------------------------------------------------------------
 
+# fmt: off
 THREAT_WORDS = [
-    "ransomware", "breach", "breached", "vulnerability", "vulnerabilities", "exploit",
-    "exploited", "zero-day", "phishing", "malware", "backdoor", "botnet", "infostealer",
-    "spyware", "hacked", "hackers", "cyberattack", "outage", "leak", "leaked", "stolen",
-    "extortion", "DDoS", "wiper", "trojan", "flaw", "attack", "compromised", "intrusion",
-    "espionage", "scam", "fraud", "theft", "exposed", "hijacked", "rootkit", "skimmer",
-    "cryptojacking", "sanctions", "arrested", "indictment", "seized",
+    "ransomware", "breach", "breached", "vulnerability", "vulnerabilities", "exploit", "exploited",
+    "zero-day", "phishing", "malware", "backdoor", "botnet", "infostealer", "spyware", "hacked",
+    "hackers", "cyberattack", "outage", "leak", "leaked", "stolen", "extortion", "DDoS", "wiper",
+    "trojan", "flaw", "attack", "compromised", "intrusion", "espionage", "scam", "fraud", "theft",
+    "exposed", "hijacked", "rootkit", "skimmer", "cryptojacking", "sanctions", "arrested",
+    "indictment", "seized",
 ]
 THREAT_PHRASES = [
     "data breach", "data leak", "supply chain attack", "remote code execution", "zero day",
@@ -90,15 +94,18 @@ THREAT_PREFIXES = [
 ]
 THREAT_ACRONYMS = ["DDoS", "RCE", "APT", "CISA", "FBI", "NCSC", "BEC", "RAT", "CERT", "SIM"]
 CJK_THREAT = [
-    "勒索软件", "数据泄露", "黑客", "漏洞", "网络攻击", "勒索", "钓鱼", "木马", "情報漏えい",
-    "ランサムウェア", "不正アクセス", "サイバー攻撃", "해킹", "랜섬웨어", "개인정보 유출",
+    "勒索软件", "数据泄露", "黑客", "漏洞", "网络攻击", "勒索", "钓鱼", "木马",
+    "情報漏えい", "ランサムウェア", "不正アクセス", "サイバー攻撃",
+    "해킹", "랜섬웨어", "개인정보 유출",
 ]
 CJK_NAMES = [
     "华为", "腾讯", "阿里巴巴", "小米", "比亚迪", "蔚来", "字节跳动", "百度", "京东", "美团",
     "中国移动", "三星", "ソニー", "トヨタ", "任天堂", "현대자동차", "카카오", "네이버", "微软",
 ]
-EXCLUSIONS = ["webinar", "podcast", "sponsored", "giveaway", "quiz", "deal*", "review",
-              "horoscope", "recipe", "obituary"]
+EXCLUSIONS = [
+    "webinar", "podcast", "sponsored", "giveaway", "quiz", "deal*", "review", "horoscope",
+    "recipe", "obituary",
+]
 COMMON_REGEXES = [
     r"CVE-\d{4}-\d{4,}",
     r"\bCVE-202[4-6]-\d{4,7}\b",
@@ -112,19 +119,29 @@ COMMON_REGEXES = [
     r"(?<!agent )\btesla\b",
 ]
 NAME_PARTS = (
-    ["vel", "nor", "quan", "ast", "bri", "kest", "orb", "tal", "zen", "mar", "cor", "lum",
-     "pra", "ser", "vox", "hal", "dra", "ny", "fen", "gal", "rho", "syl", "tor", "ul"],
-    ["ex", "ara", "ion", "ix", "elle", "ora", "yx", "enta", "ium", "os", "ika", "ant", "ero"],
+    [
+        "vel", "nor", "quan", "ast", "bri", "kest", "orb", "tal", "zen", "mar", "cor", "lum",
+        "pra", "ser", "vox", "hal", "dra", "ny", "fen", "gal", "rho", "syl", "tor", "ul",
+    ],
+    [
+        "ex", "ara", "ion", "ix", "elle", "ora", "yx", "enta", "ium", "os", "ika", "ant", "ero",
+    ],
 )
-NAME_SUFFIXES = ["Systems", "Health", "Bank", "Pay", "Cloud", "Logistics", "Energy", "Motors",
-                 "Insurance", "Telecom", "Labs", "Group", "Pharma", "Airlines", "Retail"]
-STOP = set("""the a an and or of in on at to for by with from as is are was were be been new how
-why what who when where this that these those it its our your their his her we you they he she
-not no yes all any more most after before over under into about than then there here update
-updates week today report reports says said inc ltd llc co corp com www http https read more
-january february march april may june july august september october november december monday
-tuesday wednesday thursday friday saturday sunday""".split())
-
+NAME_SUFFIXES = [
+    "Systems", "Health", "Bank", "Pay", "Cloud", "Logistics", "Energy", "Motors", "Insurance",
+    "Telecom", "Labs", "Group", "Pharma", "Airlines", "Retail",
+]
+STOP = {
+    "the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as",
+    "is", "are", "was", "were", "be", "been", "new", "how", "why", "what", "who", "when", "where",
+    "this", "that", "these", "those", "it", "its", "our", "your", "their", "his", "her", "we",
+    "you", "they", "he", "she", "not", "no", "yes", "all", "any", "more", "most", "after",
+    "before", "over", "under", "into", "about", "than", "then", "there", "here", "update",
+    "updates", "week", "today", "report", "reports", "says", "said", "inc", "ltd", "llc", "co",
+    "corp", "com", "www", "http", "https", "read", "january", "february", "march", "april", "may",
+    "june", "july", "august", "september", "october", "november", "december", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday",
+}
 FALLBACK_ENTITIES = [
     "Microsoft", "Cisco", "Fortinet", "Ivanti", "Citrix", "VMware", "Oracle", "SAP", "Google",
     "Apple", "Samsung", "Toyota", "Volkswagen", "Siemens", "Okta", "Cloudflare", "Atlassian",
@@ -132,19 +149,27 @@ FALLBACK_ENTITIES = [
     "Qantas", "Marks and Spencer", "Co-op", "Harrods", "Jaguar Land Rover", "Black Basta",
     "LockBit", "Scattered Spider", "Lazarus", "Salt Typhoon", "Volt Typhoon", "Akira", "Qilin",
 ]
+# fmt: on
 
 
 # -- items --------------------------------------------------------------------------
 
+
 def load_corpus() -> tuple[list[dict[str, str]], str]:
     if CORPUS.is_file():
-        rows = []
+        rows: list[dict[str, str]] = []
         for line in CORPUS.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 d = json.loads(line)
-                rows.append({"id": d.get("id", str(len(rows))), "feed": d.get("source", "feed"),
-                             "title": d.get("title") or "", "summary": d.get("summary") or "",
-                             "link": d.get("link") or ""})
+                rows.append(
+                    {
+                        "id": d.get("id", str(len(rows))),
+                        "feed": d.get("source", "feed"),
+                        "title": d.get("title") or "",
+                        "summary": d.get("summary") or "",
+                        "link": d.get("link") or "",
+                    }
+                )
         if rows:
             return rows, str(CORPUS)
     return generated_corpus(1200), "generated"
@@ -152,9 +177,39 @@ def load_corpus() -> tuple[list[dict[str, str]], str]:
 
 def generated_corpus(n: int) -> list[dict[str, str]]:
     rng = random.Random(7)
-    filler = ("the company said in a statement that customers should update their systems "
-              "while investigators look into the incident and regulators were informed "
-              "shares fell analysts expect quarterly results to show growth").split()
+    filler = [
+        "the",
+        "company",
+        "said",
+        "in",
+        "a",
+        "statement",
+        "that",
+        "customers",
+        "should",
+        "update",
+        "their",
+        "systems",
+        "while",
+        "investigators",
+        "look",
+        "into",
+        "the",
+        "incident",
+        "and",
+        "regulators",
+        "were",
+        "informed",
+        "shares",
+        "fell",
+        "analysts",
+        "expect",
+        "quarterly",
+        "results",
+        "to",
+        "show",
+        "growth",
+    ]
     rows = []
     for i in range(n):
         ent = rng.choice(FALLBACK_ENTITIES)
@@ -170,8 +225,15 @@ def generated_corpus(n: int) -> list[dict[str, str]]:
             words.insert(rng.randrange(len(words)), f"CVE-2025-{rng.randint(1000, 99999)}")
         if rng.random() < 0.02:
             words.insert(0, rng.choice(CJK_THREAT) + rng.choice(CJK_NAMES))
-        rows.append({"id": f"g{i:04d}", "feed": "generated", "title": title,
-                     "summary": " ".join(words).capitalize() + ".", "link": f"https://x/{i}"})
+        rows.append(
+            {
+                "id": f"g{i:04d}",
+                "feed": "generated",
+                "title": title,
+                "summary": " ".join(words).capitalize() + ".",
+                "link": f"https://x/{i}",
+            }
+        )
     return rows
 
 
@@ -183,12 +245,21 @@ def make_entries(rows: list[dict[str, str]], count: int) -> list[Entry]:
         title = _plain(row["title"], 500)
         summary = _plain(row["summary"], 1000)
         link = f"{row['link']}#{cycle}" if row["link"] else ""
-        out.append(Entry(feed=row["feed"], key=f"{row['id']}-{cycle}", url_key=link, link=link,
-                         title=title, summary=summary if summary != title else ""))
+        out.append(
+            Entry(
+                feed=row["feed"],
+                key=f"{row['id']}-{cycle}",
+                url_key=link,
+                link=link,
+                title=title,
+                summary=summary if summary != title else "",
+            )
+        )
     return out
 
 
 # -- vocabulary from the items -----------------------------------------------------
+
 
 class Vocab:
     """Names found in the items (each in a few of them) plus generated names."""
@@ -206,16 +277,22 @@ class Vocab:
             lower_vocab.update(t.lower() for t in toks)
             for t in set(toks):
                 df[t] += 1
-            for i, t in enumerate(toks):
+            for t in toks:
                 if t[0].isupper():
                     cap[t.lower()] += 1
                 else:
                     seen_lower[t.lower()] += 1
             grams = set()
             ttoks = TOKEN_RE.findall(row["title"])
-            for a, b in zip(ttoks, ttoks[1:]):
-                if a[:1].isupper() and b[:1].isupper() and a.lower() not in STOP \
-                        and b.lower() not in STOP and len(a) > 1 and len(b) > 1:
+            for a, b in itertools.pairwise(ttoks):
+                if (
+                    a[:1].isupper()
+                    and b[:1].isupper()
+                    and a.lower() not in STOP
+                    and b.lower() not in STOP
+                    and len(a) > 1
+                    and len(b) > 1
+                ):
                     grams.add(f"{a} {b}")
             bigram_df.update(grams)
         words = []
@@ -264,6 +341,7 @@ class Vocab:
 
 # -- rule generation -----------------------------------------------------------------
 
+
 class Generator:
     """Seeded: the first N rules are the same whatever the total."""
 
@@ -296,8 +374,22 @@ class Generator:
         if kind == "case":
             return {"case": rng.choice(THREAT_ACRONYMS)}
         if kind == "near":
-            a, b = rng.sample(["ransom*", "data", "stolen", "hack*", "attack*", "exploit*",
-                               "breach*", "leak*", "customer*", "demand*", "pay*"], 2)
+            a, b = rng.sample(
+                [
+                    "ransom*",
+                    "data",
+                    "stolen",
+                    "hack*",
+                    "attack*",
+                    "exploit*",
+                    "breach*",
+                    "leak*",
+                    "customer*",
+                    "demand*",
+                    "pay*",
+                ],
+                2,
+            )
             return {"near": [a, b], "within": rng.choice([3, 5, 6, 8, 10])}
         if kind == "regex":
             return {"regex": rng.choice(COMMON_REGEXES[:6])}
@@ -318,8 +410,10 @@ class Generator:
                 return {"case": rng.choice(self.v.real_acronyms)}
             return {"case": self.v.generated_name().upper()[:4]}
         if kind == "near":
-            return {"near": [self.v.entity(self.p_real), rng.choice(THREAT_PREFIXES[:16])],
-                    "within": rng.choice([4, 5, 6, 8, 10])}
+            return {
+                "near": [self.v.entity(self.p_real), rng.choice(THREAT_PREFIXES[:16])],
+                "within": rng.choice([4, 5, 6, 8, 10]),
+            }
         if kind == "regex":
             if rng.random() < 0.5:
                 return {"regex": rng.choice(COMMON_REGEXES)}
@@ -332,19 +426,26 @@ class Generator:
     def _threat_lists(self) -> None:
         """A few general incident lists, shared by many rules (like rules/lists/ today)."""
         rng = self.rng
-        names = ["incident-extortion", "incident-data-theft", "incident-vuln", "incident-attack",
-                 "incident-fraud", "incident-cjk"]
+        names = [
+            "incident-extortion",
+            "incident-data-theft",
+            "incident-vuln",
+            "incident-attack",
+            "incident-fraud",
+            "incident-cjk",
+        ]
         for name in names:
             if name == "incident-cjk":
                 terms = rng.sample(CJK_THREAT, 8)
             else:
                 terms = [self.threat_term() for _ in range(rng.randint(10, 24))]
             self.lists[name] = {"description": f"generated: {name}", "terms": _dedupe(terms)}
-        self.lists["incident-any"] = {"description": "generated: every incident list",
-                                      "extends": ["incident-attack", "incident-data-theft",
-                                                  "incident-cjk"],
-                                      "terms": ["security incident"]}
-        self.threat_list_names = names[:-1] + ["incident-any"]
+        self.lists["incident-any"] = {
+            "description": "generated: every incident list",
+            "extends": ["incident-attack", "incident-data-theft", "incident-cjk"],
+            "terms": ["security incident"],
+        }
+        self.threat_list_names = [*names[:-1], "incident-any"]
 
     def entity_list(self) -> str:
         """A watch list of names (a sector, a vendor's products); new or reused."""
@@ -353,8 +454,10 @@ class Generator:
             return rng.choice(self.entity_lists)
         name = f"watch-{len(self.entity_lists):03d}"
         terms = [self.entity_term() for _ in range(rng.randint(4, 20))]
-        body: dict[str, Any] = {"description": f"generated watch list {name}",
-                                "terms": _dedupe(terms)}
+        body: dict[str, Any] = {
+            "description": f"generated watch list {name}",
+            "terms": _dedupe(terms),
+        }
         if self.entity_lists and rng.random() < 0.15:
             body["extends"] = [rng.choice(self.entity_lists)]
         self.lists[name] = body
@@ -376,8 +479,10 @@ class Generator:
 
     def rule(self, i: int) -> dict[str, Any]:
         rng = self.rng
-        template = rng.choices(["entity-threat", "watch-names", "product-vuln", "at-least",
-                                "near", "nested"], weights=[42, 15, 10, 10, 6, 17])[0]
+        template = rng.choices(
+            ["entity-threat", "watch-names", "product-vuln", "at-least", "near", "nested"],
+            weights=[42, 15, 10, 10, 6, 17],
+        )[0]
         match: dict[str, Any]
         if template == "entity-threat":
             match = {"all": [self._entities(), self._threats()]}
@@ -390,8 +495,13 @@ class Generator:
                 names.append({"list": self.entity_list()})
             match = {"any": _dedupe(names)}
         elif template == "product-vuln":
-            vuln = [{"regex": COMMON_REGEXES[rng.randrange(2)]}, "vulnerability", "zero-day",
-                    "exploit*", {"list": "incident-vuln"}]
+            vuln = [
+                {"regex": COMMON_REGEXES[rng.randrange(2)]},
+                "vulnerability",
+                "zero-day",
+                "exploit*",
+                {"list": "incident-vuln"},
+            ]
             match = {"all": [self._entities(), {"any": rng.sample(vuln, rng.randint(2, 4))}]}
         elif template == "at-least":
             match = {"at_least": 2, "of": [self._entities(), self._entities(), self._threats()]}
@@ -409,8 +519,9 @@ class Generator:
         rule: dict[str, Any] = {
             "id": f"bench-{i:04d}-{template}",
             "title": f"Generated rule {i} ({template})",
-            "severity": rng.choices(["critical", "high", "medium", "low", "info"],
-                                    weights=[5, 20, 40, 20, 15])[0],
+            "severity": rng.choices(
+                ["critical", "high", "medium", "low", "info"], weights=[5, 20, 40, 20, 15]
+            )[0],
             "tags": ["bench", template],
             "match": match,
         }
@@ -474,8 +585,11 @@ def term_mix(rules: list[dict[str, Any]], lists: dict[str, dict[str, Any]]) -> d
         walk(lists[name]["terms"])
     refs = kinds.pop("list reference", 0)
     total = sum(kinds.values()) or 1
-    return {"terms": total, "list_references": refs,
-            "share": {k: round(v / total, 3) for k, v in sorted(kinds.items())}}
+    return {
+        "terms": total,
+        "list_references": refs,
+        "share": {k: round(v / total, 3) for k, v in sorted(kinds.items())},
+    }
 
 
 def _used_lists(rules: list[dict[str, Any]], lists: dict[str, dict[str, Any]]) -> set[str]:
@@ -489,27 +603,37 @@ def _used_lists(rules: list[dict[str, Any]], lists: dict[str, dict[str, Any]]) -
     return need
 
 
-def write_rules(folder: Path, rules: list[dict[str, Any]], lists: dict[str, dict[str, Any]],
-                per_file: int = 25) -> int:
+def write_rules(
+    folder: Path, rules: list[dict[str, Any]], lists: dict[str, dict[str, Any]], per_file: int = 25
+) -> int:
     """Rules in files of ``per_file``; only the lists they use (and what those extend)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lists").mkdir(exist_ok=True)
-    dump = dict(allow_unicode=True, sort_keys=False, width=100, default_flow_style=None)
+    dump: dict[str, Any] = {
+        "allow_unicode": True,
+        "sort_keys": False,
+        "width": 100,
+        "default_flow_style": None,
+    }
     for start in range(0, len(rules), per_file):
-        chunk = rules[start:start + per_file]
+        chunk = rules[start : start + per_file]
         (folder / f"bench-{start // per_file:03d}.yaml").write_text(
-            yaml.safe_dump(chunk, **dump), encoding="utf-8")
+            yaml.safe_dump(chunk, **dump), encoding="utf-8"
+        )
     need = _used_lists(rules, lists)
     for name in sorted(need):
-        (folder / "lists" / f"{name}.yaml").write_text(yaml.safe_dump(lists[name], **dump),
-                                                        encoding="utf-8")
+        (folder / "lists" / f"{name}.yaml").write_text(
+            yaml.safe_dump(lists[name], **dump), encoding="utf-8"
+        )
     (folder / "exceptions.yaml").write_text(
         yaml.safe_dump({"feeds": [], "terms": ["sponsored content", "webinar"]}, **dump),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return len(need)
 
 
 # -- measuring -----------------------------------------------------------------------
+
 
 def time_matching(engine: Any, entries: list[Entry], runs: int) -> list[float]:
     match = engine.match
@@ -583,19 +707,28 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "implementation": platform.python_implementation(), "platform": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+    }
 
 
 def git_state() -> dict[str, Any]:
     def run(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
-    return {"commit": run("rev-parse", "--short", "HEAD"),
-            "engine_modified": bool(run("status", "--porcelain", "monitor/rules"))}
+
+    return {
+        "commit": run("rev-parse", "--short", "HEAD"),
+        "engine_modified": bool(run("status", "--porcelain", "monitor/rules")),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -604,11 +737,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10,100,1000", help="rule counts, comma separated")
     ap.add_argument("--runs", type=int, default=3, help="timed runs per size; best is kept")
     ap.add_argument("--seed", type=int, default=20250724)
-    ap.add_argument("--p-real", type=float, default=0.2,
-                    help="share of entity names taken from the items (the rest are generated)")
+    ap.add_argument(
+        "--p-real",
+        type=float,
+        default=0.2,
+        help="share of entity names taken from the items (the rest are generated)",
+    )
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "rules_speed.json"))
-    ap.add_argument("--profile", action="store_true",
-                    help="cProfile engine.match on the largest set and print the top functions")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile engine.match on the largest set and print the top functions",
+    )
     ap.add_argument("--keep-rules", metavar="DIR", help="also write the largest rule set here")
     args = ap.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -616,14 +756,16 @@ def main(argv: list[str] | None = None) -> int:
     rows, source = load_corpus()
     entries = make_entries(rows, args.items)
     chars = sum(len(e.title) + len(e.summary) for e in entries) / len(entries)
-    print(f"items: {len(entries)} from {source} ({len(rows)} distinct, "
-          f"{chars:.0f} chars of title+summary on average)")
+    print(
+        f"items: {len(entries)} from {source} ({len(rows)} distinct, "
+        f"{chars:.0f} chars of title+summary on average)"
+    )
 
     vocab = Vocab(rows, random.Random(args.seed))
     gen = Generator(vocab, args.seed, args.p_real)
     all_rules = [gen.rule(i) for i in range(max(sizes))]
 
-    results = []
+    results: list[dict[str, Any]] = []
     tmp = Path(tempfile.mkdtemp(prefix="rules-speed-"))
     try:
         for size in sizes:
@@ -640,7 +782,9 @@ def main(argv: list[str] | None = None) -> int:
             scan_s = time_scan(engine, entries, 1)
             info = census(engine, entries)
             row = {
-                "rules": size, "lists": n_lists, "atoms": sum(atom_kinds.values()),
+                "rules": size,
+                "lists": n_lists,
+                "atoms": sum(atom_kinds.values()),
                 "atom_kinds": dict(sorted(atom_kinds.items())),
                 "warnings": len(ruleset.problems),
                 "load_s": round(load_s, 3),
@@ -651,9 +795,11 @@ def main(argv: list[str] | None = None) -> int:
                 **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in info.items()},
             }
             results.append(row)
-            print(f"  {size:>5} rules: load {load_s:6.2f}s  {row['items_per_s']:>9,.0f} items/s  "
-                  f"{row['avg_matches']:.2f} matches/item  "
-                  f"candidates {row.get('avg_candidates', 'n/a')}")
+            print(
+                f"  {size:>5} rules: load {load_s:6.2f}s  {row['items_per_s']:>9,.0f} items/s  "
+                f"{row['avg_matches']:.2f} matches/item  "
+                f"candidates {row.get('avg_candidates', 'n/a')}"
+            )
             if args.keep_rules and size == max(sizes):
                 shutil.copytree(folder, args.keep_rules, dirs_exist_ok=True)
             if args.profile and size == max(sizes):
@@ -669,32 +815,49 @@ def main(argv: list[str] | None = None) -> int:
         r["relative_to_smallest"] = round(r["items_per_s"] / base["items_per_s"], 3)
 
     print()
-    head = (f"{'rules':>6} {'lists':>5} {'atoms':>6} {'load s':>7} {'items/s':>9} "
-            f"{'scan-only/s':>11} {'matches/item':>12} {'candidates/item':>15} {'vs 10':>6}")
+    vs = f"vs {base['rules']}"
+    head = (
+        f"{'rules':>6} {'lists':>5} {'atoms':>6} {'load s':>7} {'items/s':>9} "
+        f"{'scan-only/s':>11} {'matches/item':>12} {'candidates/item':>15} {vs:>6}"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
         cand = r.get("avg_candidates")
         cand_s = f"{cand:.1f}" if isinstance(cand, (int, float)) else "n/a"
         scan = r["scan_only_items_per_s"]
-        print(f"{r['rules']:>6} {r['lists']:>5} {r['atoms']:>6} {r['load_s']:>7.2f} "
-              f"{r['items_per_s']:>9,.0f} {(scan or 0):>11,.0f} {r['avg_matches']:>12.2f} "
-              f"{cand_s:>15} {r['relative_to_smallest']:>6.2f}")
+        print(
+            f"{r['rules']:>6} {r['lists']:>5} {r['atoms']:>6} {r['load_s']:>7.2f} "
+            f"{r['items_per_s']:>9,.0f} {(scan or 0):>11,.0f} {r['avg_matches']:>12.2f} "
+            f"{cand_s:>15} {r['relative_to_smallest']:>6.2f}"
+        )
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"\n{top['rules']} rules vs {base['rules']} rules: {ratio:.2f} of the throughput "
-          f"(target >= {TARGET_RATIO:.2f}): {verdict}")
+    print(
+        f"\n{top['rules']} rules vs {base['rules']} rules: {ratio:.2f} of the throughput "
+        f"(target >= {TARGET_RATIO:.2f}): {verdict}"
+    )
 
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "git": git_state(),
-        "items": {"count": len(entries), "distinct": len(rows), "source": source,
-                  "fields": ["title", "summary"], "avg_chars": round(chars)},
-        "generator": {"seed": args.seed, "p_real": args.p_real,
-                      "term_mix": {str(n): term_mix(all_rules[:n], gen.lists) for n in sizes},
-                      "vocab": {"real_words": len(vocab.real_words),
-                                "real_bigrams": len(vocab.real_bigrams),
-                                "real_acronyms": len(vocab.real_acronyms)}},
+        "items": {
+            "count": len(entries),
+            "distinct": len(rows),
+            "source": source,
+            "fields": ["title", "summary"],
+            "avg_chars": round(chars),
+        },
+        "generator": {
+            "seed": args.seed,
+            "p_real": args.p_real,
+            "term_mix": {str(n): term_mix(all_rules[:n], gen.lists) for n in sizes},
+            "vocab": {
+                "real_words": len(vocab.real_words),
+                "real_bigrams": len(vocab.real_bigrams),
+                "real_acronyms": len(vocab.real_acronyms),
+            },
+        },
         "runs": args.runs,
         "results": results,
         "ratio_largest_to_smallest": round(ratio, 3),

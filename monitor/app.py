@@ -25,11 +25,13 @@ from .store import Store
 log = structlog.get_logger("monitor")
 
 
-def make_sender(settings: Settings, secrets: Secrets, stream: IO[str] | None = None
-                ) -> Sender | ConsoleSender:
+def make_sender(
+    settings: Settings, secrets: Secrets, stream: IO[str] | None = None
+) -> Sender | ConsoleSender:
     if secrets.bot_token:
-        return BotSender(secrets.bot_token.get_secret_value(), secrets.api_url,
-                         settings.slack.username)
+        return BotSender(
+            secrets.bot_token.get_secret_value(), secrets.api_url, settings.slack.username
+        )
     if secrets.webhook_url:
         return WebhookSender(secrets.webhook_url.get_secret_value())
     return ConsoleSender(stream)
@@ -45,9 +47,11 @@ def instance_lock(database: Path) -> Iterator[None]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         handle.close()
-        raise ConfigError("another monitor is already running on this database",
-                          file=str(database), hint="stop it first, or point --config at "
-                          "a configuration with another database") from exc
+        raise ConfigError(
+            "another monitor is already running on this database",
+            file=str(database),
+            hint="stop it first, or point --config at a configuration with another database",
+        ) from exc
     try:
         handle.seek(0)
         handle.truncate()
@@ -72,17 +76,21 @@ class Monitor:
 
     def __post_init__(self) -> None:
         f = self.settings.fetch
-        self.fetcher = Fetcher(timeout=f.timeout.total_seconds(),
-                               connect_timeout=f.connect_timeout.total_seconds(),
-                               max_bytes=f.max_bytes, user_agent=f.user_agent,
-                               pool_size=f.concurrency)
+        self.fetcher = Fetcher(
+            timeout=f.timeout.total_seconds(),
+            connect_timeout=f.connect_timeout.total_seconds(),
+            max_bytes=f.max_bytes,
+            user_agent=f.user_agent,
+            pool_size=f.concurrency,
+        )
         self.poller = Poller(self.settings, self.store, self.fetcher, self.engine, self.clock)
         feeds = [(feed.name, feed.url) for feed in self.settings.feeds if feed.enabled]
         self.store.sync_feeds(feeds, self.clock())
 
     @classmethod
-    def open(cls, settings: Settings, secrets: Secrets | None = None,
-             stream: IO[str] | None = None) -> Monitor:
+    def open(
+        cls, settings: Settings, secrets: Secrets | None = None, stream: IO[str] | None = None
+    ) -> Monitor:
         ruleset = load_rules(settings.rules)
         store = Store(settings.database)
         secrets = secrets or Secrets.from_env()
@@ -98,20 +106,31 @@ class Monitor:
     def feeds(self) -> list:  # type: ignore[type-arg]
         return [feed for feed in self.settings.feeds if feed.enabled]
 
-    def poll(self, *, due_only: bool, stop: Callable[[], bool] = lambda: False,
-             progress: Callable[[FeedOutcome], None] | None = None) -> PollReport:
+    def poll(
+        self,
+        *,
+        due_only: bool,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[FeedOutcome], None] | None = None,
+    ) -> PollReport:
         feeds = self.feeds()
         if due_only:
             due = set(self.store.due_feeds(self.clock()))
             feeds = [f for f in feeds if f.name in due]
         return self.poller.poll(feeds, stop=stop, progress=progress)
 
-    def deliver(self, *, wait_out_429: bool, stop: Callable[[], bool] = lambda: False
-                ) -> DeliveryReport:
+    def deliver(
+        self, *, wait_out_429: bool, stop: Callable[[], bool] = lambda: False
+    ) -> DeliveryReport:
         d = self.settings.delivery
-        outbox = Outbox(self.store, self.sender, wait_out_429=wait_out_429,
-                        max_wait=d.max_wait_429.total_seconds(),
-                        max_backoff=d.max_backoff.total_seconds(), clock=self.clock)
+        outbox = Outbox(
+            self.store,
+            self.sender,
+            wait_out_429=wait_out_429,
+            max_wait=d.max_wait_429.total_seconds(),
+            max_backoff=d.max_backoff.total_seconds(),
+            clock=self.clock,
+        )
         return outbox.deliver(stop)
 
     def reload_rules_if_changed(self) -> bool:
@@ -125,8 +144,12 @@ class Monitor:
             self.ruleset.signature = current  # report each broken state once
             text = "\n".join(str(p) for p in exc.problems if p.level == "error")
             self.store.set_meta("rules_error", text)
-            log.error("rules.invalid", error=str(exc), problems=len(exc.problems),
-                      msg="rule edit rejected; the last good rules stay active")
+            log.error(
+                "rules.invalid",
+                error=str(exc),
+                problems=len(exc.problems),
+                msg="rule edit rejected; the last good rules stay active",
+            )
             return False
         self.ruleset = fresh
         self.store.set_meta("rules_error", None)

@@ -27,8 +27,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 config_option = click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False), default=None,
-    help="Configuration file [default: $MONITOR_CONFIG or config/monitor.yaml].")
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file [default: $MONITOR_CONFIG or config/monitor.yaml].",
+)
 
 
 def fail_clearly(func: F) -> F:
@@ -54,8 +58,12 @@ def fail_clearly(func: F) -> F:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
-@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default="auto",
-              help="Log lines on stderr: readable on a terminal, JSON otherwise [auto].")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default="auto",
+    help="Log lines on stderr: readable on a terminal, JSON otherwise [auto].",
+)
 @click.option("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR.")
 def main(log_format: str, log_level: str) -> None:
     """Security-news alerts: poll feeds, match rules, alert Slack once per story."""
@@ -92,7 +100,8 @@ def once(config_file: str | None) -> None:
         f"{len(report.errors)} failed) · {new} new entries · {report.alerts} new alerts · "
         f"sent {delivered.sent}, pending {counts.get('pending', 0)}, "
         f"failed {counts.get('failed', 0)}, held for digest {counts.get('digest', 0)} · "
-        f"{time.monotonic() - started:.2f}s wall, {time.process_time() - cpu:.2f}s CPU")
+        f"{time.monotonic() - started:.2f}s wall, {time.process_time() - cpu:.2f}s CPU"
+    )
     for outcome in report.errors:
         err_console.print(f"  [red]✗[/] {outcome.name}: {outcome.error}", markup=True)
     for error in delivered.errors[:5]:
@@ -148,8 +157,9 @@ def health(config_file: str | None, max_age: int) -> None:
         beat = store.get_meta("heartbeat")
     age = time.time() - float(beat) if beat else None
     if age is None or age > max_age:
-        click.echo(f"unhealthy: last tick {'never' if age is None else f'{age:.0f}s ago'}",
-                   err=True)
+        click.echo(
+            f"unhealthy: last tick {'never' if age is None else f'{age:.0f}s ago'}", err=True
+        )
         sys.exit(1)
     click.echo(f"healthy: last tick {age:.0f}s ago")
 

@@ -32,11 +32,20 @@ def _rules_dir(rules_dir: str | None, config_file: str | None) -> Path:
         return Path("rules")
 
 
-rules_option = click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
-                            default=None, help="Rules folder [default: from the config, "
-                            "else rules/].")
-config_option = click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                             default=None, help="Configuration file (for the rules folder).")
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Rules folder [default: from the config, else rules/].",
+)
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file (for the rules folder).",
+)
 
 
 @click.group()
@@ -63,8 +72,10 @@ def check(rules_dir: str | None, config_file: str | None) -> None:
     for problem in ruleset.problems:
         click.echo(str(problem))
     examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in ruleset.rules)
-    err.print(f"[green]ok[/]: {len(ruleset.rules)} rules, {len(ruleset.lists)} lists, "
-              f"{examples} examples pass, {len(ruleset.problems)} warnings ({folder})")
+    err.print(
+        f"[green]ok[/]: {len(ruleset.rules)} rules, {len(ruleset.lists)} lists, "
+        f"{examples} examples pass, {len(ruleset.problems)} warnings ({folder})"
+    )
 
 
 @rules.command()
@@ -75,8 +86,15 @@ def check(rules_dir: str | None, config_file: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
 @click.option("--explain", is_flag=True, help="Show which branch of each condition matched.")
 @click.option("--all", "show_all", is_flag=True, help="Also list items that match nothing.")
-def test(rules_dir: str | None, config_file: str | None, input_file: str | None,
-         text: str | None, as_json: bool, explain: bool, show_all: bool) -> None:
+def test(
+    rules_dir: str | None,
+    config_file: str | None,
+    input_file: str | None,
+    text: str | None,
+    as_json: bool,
+    explain: bool,
+    show_all: bool,
+) -> None:
     """Run the rules over items, without touching the database or Slack."""
     from .errors import MonitorError
     from .items import Item, load_items
@@ -87,8 +105,7 @@ def test(rules_dir: str | None, config_file: str | None, input_file: str | None,
     try:
         engine = load_rules(_rules_dir(rules_dir, config_file), run_examples=False).engine
         if text is not None:
-            items = [Item("text", Entry(feed="text", key="text", url_key="", link="",
-                                        title=text))]
+            items = [Item("text", Entry(feed="text", key="text", url_key="", link="", title=text))]
         else:
             items = list(load_items(input_file or ""))
     except RuleError as exc:
@@ -104,13 +121,22 @@ def test(rules_dir: str | None, config_file: str | None, input_file: str | None,
         matches = engine.match(item.entry, explain=explain)
         matched += bool(matches)
         if as_json:
-            sys.stdout.write(json.dumps({"id": item.id, "matches": [
-                {"rule": m.rule_id, "severity": m.severity.label, "terms": m.terms}
-                for m in matches]}, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "id": item.id,
+                        "matches": [
+                            {"rule": m.rule_id, "severity": m.severity.label, "terms": m.terms}
+                            for m in matches
+                        ],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         elif matches or show_all:
             _show(item.entry, matches, explain)
-    err.print(f"{matched} of {len(items)} items matched "
-              f"({time.monotonic() - started:.2f}s)")
+    err.print(f"{matched} of {len(items)} items matched ({time.monotonic() - started:.2f}s)")
 
 
 def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
@@ -124,8 +150,10 @@ def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
         out.print("  [dim]no rule matched[/]")
     for m in matches:
         where = sorted({h.field for h in m.hits})
-        out.print(f"  [bold]{m.severity.label:8}[/] {escape(m.rule_id)}  "
-                  f"[green]{escape(', '.join(m.terms))}[/] [dim]in {', '.join(where)}[/]")
+        out.print(
+            f"  [bold]{m.severity.label:8}[/] {escape(m.rule_id)}  "
+            f"[green]{escape(', '.join(m.terms))}[/] [dim]in {', '.join(where)}[/]"
+        )
         if explain:
             for line in m.explain:
                 out.print(f"      {escape(line)}")
@@ -178,8 +206,10 @@ def backtest(rules_dir: str | None, config_file: str | None, since: str, items: 
     out.print(table)
     if items:
         for entry, match in hits:
-            out.print(f"  {match.severity.label:8} {escape(match.rule_id):24} "
-                      f"{escape(entry.title[:100])} [dim]({escape(entry.feed)})[/]")
+            out.print(
+                f"  {match.severity.label:8} {escape(match.rule_id):24} "
+                f"{escape(entry.title[:100])} [dim]({escape(entry.feed)})[/]"
+            )
 
 
 @rules.command()

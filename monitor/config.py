@@ -42,7 +42,9 @@ class _Strict(BaseModel):
 class FeedConfig(_Strict):
     name: str = Field(min_length=1, description="Shown in alerts and logs; unique.")
     url: str = Field(min_length=1, description="http(s) URL or a local file path.")
-    interval: Duration | None = Field(None, description="Poll interval; default: defaults.interval.")
+    interval: Duration | None = Field(
+        None, description="Poll interval; default: defaults.interval."
+    )
     max_age: Duration | None = Field(None, description="Older entries never alert.")
     channel: str | None = Field(None, description="Slack channel for this feed's alerts.")
     enabled: bool = True
@@ -50,7 +52,9 @@ class FeedConfig(_Strict):
 
 class Defaults(_Strict):
     interval: Duration = Field(timedelta(minutes=5), description="Per-feed poll interval.")
-    max_age: Duration = Field(timedelta(hours=72), description="Entries older than this never alert.")
+    max_age: Duration = Field(
+        timedelta(hours=72), description="Entries older than this never alert."
+    )
 
 
 class SlackConfig(_Strict):
@@ -59,8 +63,12 @@ class SlackConfig(_Strict):
     severity_channels: dict[str, str] = Field(
         default_factory=dict, description="Channel per severity, used when a rule names none."
     )
-    username: str | None = Field(None, description="Display name (webhooks / chat:write.customize).")
-    max_alerts_per_poll: int = Field(20, ge=1, description="More alerts from one poll are summed up.")
+    username: str | None = Field(
+        None, description="Display name (webhooks / chat:write.customize)."
+    )
+    max_alerts_per_poll: int = Field(
+        20, ge=1, description="More alerts from one poll are summed up."
+    )
 
     @field_validator("severity_channels")
     @classmethod
@@ -96,8 +104,12 @@ class Settings(BaseSettings):
 
     database: Path = Field(Path("data/monitor.db"), description="SQLite file; folder created.")
     rules: Path = Field(Path("rules"), description="Folder of rule files.")
-    tick: Duration = Field(timedelta(seconds=15), description="How often the daemon looks for due feeds.")
-    retention: Duration = Field(timedelta(days=180), description="Entries older than this are pruned.")
+    tick: Duration = Field(
+        timedelta(seconds=15), description="How often the daemon looks for due feeds."
+    )
+    retention: Duration = Field(
+        timedelta(days=180), description="Entries older than this are pruned."
+    )
     slack: SlackConfig = SlackConfig()
     defaults: Defaults = Defaults()
     fetch: FetchConfig = FetchConfig()
@@ -146,7 +158,9 @@ class Secrets(BaseModel):
         env = dict(os.environ) if env is None else env
         return cls(
             bot_token=SecretStr(env["SLACK_BOT_TOKEN"]) if env.get("SLACK_BOT_TOKEN") else None,
-            webhook_url=SecretStr(env["SLACK_WEBHOOK_URL"]) if env.get("SLACK_WEBHOOK_URL") else None,
+            webhook_url=SecretStr(env["SLACK_WEBHOOK_URL"])
+            if env.get("SLACK_WEBHOOK_URL")
+            else None,
             api_url=env.get("SLACK_API_URL") or None,
         )
 
@@ -176,7 +190,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if doc.duplicate_keys:
         sub, line, col = doc.duplicate_keys[0]
         raise ConfigError(
-            "key given twice", file=f"{file}:{line}:{col}", key=_dotted(sub),
+            "key given twice",
+            file=f"{file}:{line}:{col}",
+            key=_dotted(sub),
             hint="remove one of the two",
         )
     try:
@@ -199,8 +215,11 @@ def _config_error(exc: ValidationError, doc: YamlDoc, file: Path) -> ConfigError
             line, col = doc.locate(loc)
             where = f"{file}:{line}:{col}"
         hint = _hint(err, loc)
-        msg = "unknown key" if err["type"] == "extra_forbidden" else \
-            str(err["msg"]).removeprefix("Value error, ")
+        msg = (
+            "unknown key"
+            if err["type"] == "extra_forbidden"
+            else str(err["msg"]).removeprefix("Value error, ")
+        )
         lines.append(f"{where}: {_dotted(loc)}: {msg}" + (f" (hint: {hint})" if hint else ""))
     error = ConfigError("\n".join(lines), hint="README lists every setting")
     error.file, error.key = str(file), _dotted(tuple(errors[0]["loc"]))
@@ -238,8 +257,10 @@ def _known_keys(parent: tuple[Any, ...]) -> list[str]:
             return []
         annotation = info.annotation
         args = getattr(annotation, "__args__", ())
-        model = next((a for a in (annotation, *args) if isinstance(a, type)
-                      and issubclass(a, BaseModel)), None)
+        model = next(
+            (a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)),
+            None,
+        )
         if model is None:
             return []
     return list(model.model_fields)

@@ -43,9 +43,13 @@ class Daemon:
         m.reload_rules_if_changed()
         report = m.poll(due_only=True, stop=self.stopping.is_set)
         if report.outcomes:
-            log.info("tick", feeds=len(report.outcomes), alerts=report.alerts,
-                     errors=len(report.errors), unchanged=report.count("not_modified")
-                     + report.count("unchanged"))
+            log.info(
+                "tick",
+                feeds=len(report.outcomes),
+                alerts=report.alerts,
+                errors=len(report.errors),
+                unchanged=report.count("not_modified") + report.count("unchanged"),
+            )
         if report.alerts and not self.stopping.is_set():
             self.deliver()
 
@@ -63,17 +67,38 @@ class Daemon:
     def run(self) -> None:
         now = datetime.now(UTC)
         tick = self.monitor.settings.tick.total_seconds()
-        self.scheduler.add_job(self.tick, "interval", seconds=tick, next_run_time=now,
-                               id="tick", jitter=min(2.0, tick / 10))
-        self.scheduler.add_job(self.deliver, "interval", seconds=DELIVERY_EVERY, id="deliver",
-                               next_run_time=now + timedelta(seconds=1))
-        self.scheduler.add_job(self.housekeeping, "interval", seconds=HOUSEKEEPING_EVERY,
-                               id="housekeeping", next_run_time=now + timedelta(minutes=1))
+        self.scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=tick,
+            next_run_time=now,
+            id="tick",
+            jitter=min(2.0, tick / 10),
+        )
+        self.scheduler.add_job(
+            self.deliver,
+            "interval",
+            seconds=DELIVERY_EVERY,
+            id="deliver",
+            next_run_time=now + timedelta(seconds=1),
+        )
+        self.scheduler.add_job(
+            self.housekeeping,
+            "interval",
+            seconds=HOUSEKEEPING_EVERY,
+            id="housekeeping",
+            next_run_time=now + timedelta(minutes=1),
+        )
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         feeds = len(self.monitor.feeds())
-        log.info("daemon.start", feeds=feeds, rules=len(self.monitor.ruleset.rules),
-                 tick=tick, delivery=self.monitor.sender.name)
+        log.info(
+            "daemon.start",
+            feeds=feeds,
+            rules=len(self.monitor.ruleset.rules),
+            tick=tick,
+            delivery=self.monitor.sender.name,
+        )
         self.scheduler.start()
         while not self.stopping.wait(1.0):
             pass

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from . import __version__
-from .errors import FetchError, FetchTimeout, HTTPStatusError, TooLarge, TransportError
+from .errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
 from .models import FetchResult
 
 USER_AGENT = (
@@ -37,8 +37,13 @@ class Validators:
 
 class Fetcher:
     def __init__(
-        self, *, timeout: float = 30.0, connect_timeout: float = 10.0,
-        max_bytes: int = 10 * 1024 * 1024, user_agent: str | None = None, pool_size: int = 16,
+        self,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_bytes: int = 10 * 1024 * 1024,
+        user_agent: str | None = None,
+        pool_size: int = 16,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -78,15 +83,23 @@ class Fetcher:
         try:
             with self.client.stream("GET", url, headers=headers) as resp:
                 if resp.status_code == 304:
-                    return FetchResult(url=url, status="not_modified", etag=known.etag,
-                                       last_modified=known.last_modified,
-                                       content_hash=known.content_hash, http_status=304)
+                    return FetchResult(
+                        url=url,
+                        status="not_modified",
+                        etag=known.etag,
+                        last_modified=known.last_modified,
+                        content_hash=known.content_hash,
+                        http_status=304,
+                    )
                 if resp.status_code >= 400:
-                    raise HTTPStatusError(resp.status_code,
-                                          retry_after=_retry_after(resp.headers.get("retry-after")))
+                    raise HTTPStatusError(
+                        resp.status_code, retry_after=_retry_after(resp.headers.get("retry-after"))
+                    )
                 declared = resp.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise TooLarge(f"body is {int(declared):,} bytes, over the {self.max_bytes:,} cap")
+                    raise TooLarge(
+                        f"body is {int(declared):,} bytes, over the {self.max_bytes:,} cap"
+                    )
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
@@ -96,9 +109,15 @@ class Fetcher:
                         raise FetchTimeout(f"no complete answer within {self.timeout:g}s")
                     chunks.append(chunk)
                 body = b"".join(chunks)
-                return _result(url, body, known, resp.headers.get("content-type", ""),
-                               resp.headers.get("etag"), resp.headers.get("last-modified"),
-                               resp.status_code)
+                return _result(
+                    url,
+                    body,
+                    known,
+                    resp.headers.get("content-type", ""),
+                    resp.headers.get("etag"),
+                    resp.headers.get("last-modified"),
+                    resp.status_code,
+                )
         except httpx.TimeoutException as exc:
             raise FetchTimeout(f"timed out ({exc.__class__.__name__})") from exc
         except httpx.TooManyRedirects as exc:
@@ -118,14 +137,36 @@ class Fetcher:
         return _result(str(path), body, known, "", None, None, 200)
 
 
-def _result(url: str, body: bytes, known: Validators, ctype: str, etag: str | None,
-            modified: str | None, status: int) -> FetchResult:
+def _result(
+    url: str,
+    body: bytes,
+    known: Validators,
+    ctype: str,
+    etag: str | None,
+    modified: str | None,
+    status: int,
+) -> FetchResult:
     digest = hashlib.blake2b(body, digest_size=16).hexdigest()
     if digest == known.content_hash:
-        return FetchResult(url=url, status="unchanged", content_type=ctype, etag=etag,
-                           last_modified=modified, content_hash=digest, http_status=status)
-    return FetchResult(url=url, status="ok", body=body, content_type=ctype, etag=etag,
-                       last_modified=modified, content_hash=digest, http_status=status)
+        return FetchResult(
+            url=url,
+            status="unchanged",
+            content_type=ctype,
+            etag=etag,
+            last_modified=modified,
+            content_hash=digest,
+            http_status=status,
+        )
+    return FetchResult(
+        url=url,
+        status="ok",
+        body=body,
+        content_type=ctype,
+        etag=etag,
+        last_modified=modified,
+        content_hash=digest,
+        http_status=status,
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

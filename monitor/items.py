@@ -30,8 +30,9 @@ def load_items(source: str) -> Iterator[Item]:
     else:
         path = Path(source)
         if not path.is_file():
-            raise MonitorError(f"{source}: no such file", hint="give a feed file, a URL or "
-                               "a .jsonl file of items")
+            raise MonitorError(
+                f"{source}: no such file", hint="give a feed file, a URL or a .jsonl file of items"
+            )
         body, name = path.read_bytes(), path.name
     head = body.lstrip()[:1]
     if head == b"{":
@@ -55,10 +56,16 @@ def _jsonl(body: bytes, name: str) -> Iterator[Item]:
             raise ParseError(f"{name}:{number}: each line must be a JSON object")
         link = clean_link(str(data.get("link") or ""))
         item_id = str(data.get("id", number))
-        yield Item(id=item_id, entry=Entry(
-            feed=str(data.get("source") or ""), key=item_id, url_key=url_key(link), link=link,
-            title=plain_text(str(data.get("title") or "")),
-            summary=plain_text(str(data.get("summary") or "")),
-            content=plain_text(str(data.get("content") or "")),
-            published=parse_date(str(data.get("published") or "")),
-        ))
+        yield Item(
+            id=item_id,
+            entry=Entry(
+                feed=str(data.get("source") or ""),
+                key=item_id,
+                url_key=url_key(link),
+                link=link,
+                title=plain_text(str(data.get("title") or "")),
+                summary=plain_text(str(data.get("summary") or "")),
+                content=plain_text(str(data.get("content") or "")),
+                published=parse_date(str(data.get("published") or "")),
+            ),
+        )

@@ -42,8 +42,26 @@ def plain_text(value: str | None, limit: int = 0) -> str:
 
 # Query parameters that identify a click, not a page.
 _TRACKING = frozenset(
-    "fbclid gclid dclid msclkid mc_cid mc_eid yclid igshid _hsenc _hsmi mkt_tok "
-    "ref_src cmpid ncid sr_share guccounter guce_referrer guce_referrer_sig".split()
+    [
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "yclid",
+        "igshid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ref_src",
+        "cmpid",
+        "ncid",
+        "sr_share",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+    ]
 )
 
 
@@ -62,9 +80,16 @@ def clean_link(link: str | None, base: str = "") -> str:
         parts = urlsplit(absolute)
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             return ""
-        query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                           if not _is_tracking(k)])
-        return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
+        query = urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not _is_tracking(k)
+            ]
+        )
+        return urlunsplit(
+            (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, "")
+        )
     except ValueError:
         # e.g. a "port" that is really a time ("http://host:12:30/…"): keep nothing
         return ""
@@ -107,9 +132,23 @@ _EXTRA_FORMATS = (
     "%m/%d/%Y",
 )
 _TZ_COLON = re.compile(r"([+-]\d\d):(\d\d)$")
-_TZ_NAMES = {"UTC": "+0000", "GMT": "+0000", "Z": "+0000", "EST": "-0500", "EDT": "-0400",
-             "CST": "-0600", "CDT": "-0500", "MST": "-0700", "MDT": "-0600", "PST": "-0800",
-             "PDT": "-0700", "CET": "+0100", "CEST": "+0200", "BST": "+0100", "JST": "+0900"}
+_TZ_NAMES = {
+    "UTC": "+0000",
+    "GMT": "+0000",
+    "Z": "+0000",
+    "EST": "-0500",
+    "EDT": "-0400",
+    "CST": "-0600",
+    "CDT": "-0500",
+    "MST": "-0700",
+    "MDT": "-0600",
+    "PST": "-0800",
+    "PDT": "-0700",
+    "CET": "+0100",
+    "CEST": "+0200",
+    "BST": "+0100",
+    "JST": "+0900",
+}
 
 
 def parse_date(raw: str | None) -> datetime | None:

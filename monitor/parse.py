@@ -34,7 +34,9 @@ def parse_feed(
     headers = {"content-type": content_type} if content_type else {}
     try:
         doc = feedparser.parse(
-            io.BytesIO(body), response_headers=headers, sanitize_html=False,
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
             resolve_relative_uris=False,
         )
     except Exception as exc:  # feedparser has no error tree of its own; anything is "not a feed"
@@ -49,9 +51,11 @@ def parse_feed(
     entries = tuple(_entries(doc.entries, feed_name, base, now))
     warning = ""
     if doc.get("bozo"):
-        exc = doc.get("bozo_exception")
-        warning = f"{exc.__class__.__name__}: {exc}"[:300] if exc else "malformed feed"
-    return ParsedFeed(title=plain_text(doc.feed.get("title"), 200), entries=entries, warning=warning)
+        bozo = doc.get("bozo_exception")
+        warning = f"{bozo.__class__.__name__}: {bozo}"[:300] if bozo else "malformed feed"
+    return ParsedFeed(
+        title=plain_text(doc.feed.get("title"), 200), entries=entries, warning=warning
+    )
 
 
 def _entries(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> Iterable[Entry]:
@@ -67,8 +71,9 @@ def _entries(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> It
 
 def _entry(item: Any, feed: str, base: str, now: datetime, seen: set[str]) -> Entry | None:
     title = plain_text(_str(item.get("title")), TITLE_LIMIT)
-    content = plain_text(" ".join(_str(c.get("value")) for c in item.get("content") or ()),
-                         CONTENT_LIMIT)
+    content = plain_text(
+        " ".join(_str(c.get("value")) for c in item.get("content") or ()), CONTENT_LIMIT
+    )
     summary = plain_text(_str(item.get("summary")), SUMMARY_LIMIT)
     if content and summary and content.startswith(summary.rstrip("…")):
         summary = plain_text(content, SUMMARY_LIMIT)

@@ -59,8 +59,13 @@ class Poller:
     engine: Callable[[], Engine]  # the current rules, which may be reloaded between polls
     clock: Callable[[], float] = time.time
 
-    def poll(self, feeds: Sequence[FeedConfig], *, stop: Callable[[], bool] = lambda: False,
-             progress: Callable[[FeedOutcome], None] | None = None) -> PollReport:
+    def poll(
+        self,
+        feeds: Sequence[FeedConfig],
+        *,
+        stop: Callable[[], bool] = lambda: False,
+        progress: Callable[[FeedOutcome], None] | None = None,
+    ) -> PollReport:
         report = PollReport()
         states = {s.name: s for s in self.store.feed_states()}
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
@@ -68,8 +73,11 @@ class Poller:
             futures: dict[Future[tuple[FetchResult, ParsedFeed | None]], FeedConfig] = {}
             for feed in feeds:
                 state = states.get(feed.name)
-                known = Validators(state.etag, state.last_modified, state.content_hash) \
-                    if state else Validators()
+                known = (
+                    Validators(state.etag, state.last_modified, state.content_hash)
+                    if state
+                    else Validators()
+                )
                 futures[pool.submit(self._fetch_parse, feed, known)] = feed
             for future in as_completed(futures):
                 feed = futures[future]
@@ -84,18 +92,28 @@ class Poller:
                     progress(outcome)
         return report
 
-    def _fetch_parse(self, feed: FeedConfig, known: Validators
-                     ) -> tuple[FetchResult, ParsedFeed | None]:
+    def _fetch_parse(
+        self, feed: FeedConfig, known: Validators
+    ) -> tuple[FetchResult, ParsedFeed | None]:
         result = self.fetcher.fetch(feed.url, known)
         if result.body is None:
             return result, None
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         base = result.url if result.url.startswith("http") else ""
-        return result, parse_feed(result.body, feed_name=feed.name, base_url=base,
-                                  content_type=result.content_type, now=now)
+        return result, parse_feed(
+            result.body,
+            feed_name=feed.name,
+            base_url=base,
+            content_type=result.content_type,
+            now=now,
+        )
 
-    def _record(self, feed: FeedConfig, state: FeedState | None,
-                future: Future[tuple[FetchResult, ParsedFeed | None]]) -> FeedOutcome:
+    def _record(
+        self,
+        feed: FeedConfig,
+        state: FeedState | None,
+        future: Future[tuple[FetchResult, ParsedFeed | None]],
+    ) -> FeedOutcome:
         now = self.clock()
         interval = self.settings.interval(feed).total_seconds()
         try:
@@ -106,25 +124,43 @@ class Poller:
             log.exception("feed.bug", feed=feed.name)
             return self._failed(feed, state, now, interval, MonitorError(f"internal error: {exc}"))
         if parsed is None:
-            self.store.record_unchanged(feed.name, now, now + interval, etag=result.etag,
-                                        last_modified=result.last_modified,
-                                        content_hash=result.content_hash)
+            self.store.record_unchanged(
+                feed.name,
+                now,
+                now + interval,
+                etag=result.etag,
+                last_modified=result.last_modified,
+                content_hash=result.content_hash,
+            )
             log.debug("feed.unchanged", feed=feed.name, how=result.status)
             return FeedOutcome(feed.name, result.status)
         first_poll = state is None or not state.first_polled
         new = self._match(feed, parsed.entries, now, first_poll)
         fresh, alert_ids = self.store.record_poll(
-            feed.name, now, now + interval, new, etag=result.etag,
-            last_modified=result.last_modified, content_hash=result.content_hash,
-            max_alerts=self.settings.slack.max_alerts_per_poll)
+            feed.name,
+            now,
+            now + interval,
+            new,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            content_hash=result.content_hash,
+            max_alerts=self.settings.slack.max_alerts_per_poll,
+        )
         if parsed.warning:
             log.info("feed.malformed", feed=feed.name, warning=parsed.warning)
-        log.info("feed.polled", feed=feed.name, entries=len(parsed.entries), new=fresh,
-                 alerts=len(alert_ids), first_poll=first_poll)
+        log.info(
+            "feed.polled",
+            feed=feed.name,
+            entries=len(parsed.entries),
+            new=fresh,
+            alerts=len(alert_ids),
+            first_poll=first_poll,
+        )
         return FeedOutcome(feed.name, "ok", new_entries=fresh, alerts=len(alert_ids))
 
-    def _match(self, feed: FeedConfig, entries: Sequence[Entry], now: float, first_poll: bool
-               ) -> list[NewAlert]:
+    def _match(
+        self, feed: FeedConfig, entries: Sequence[Entry], now: float, first_poll: bool
+    ) -> list[NewAlert]:
         engine = self.engine()
         max_age = self.settings.max_age(feed).total_seconds()
         out = []
@@ -134,8 +170,14 @@ class Poller:
                 alertable = now - entry.published.timestamp() <= max_age
             else:
                 alertable = not first_poll  # undated items on a first poll: seen, not alerted
-            out.append(NewAlert(entry=entry, matches=matches,
-                                channel=self._channel(feed, matches), alertable=alertable))
+            out.append(
+                NewAlert(
+                    entry=entry,
+                    matches=matches,
+                    channel=self._channel(feed, matches),
+                    alertable=alertable,
+                )
+            )
         return out
 
     def _channel(self, feed: FeedConfig, matches: tuple[Match, ...]) -> str:
@@ -143,11 +185,21 @@ class Poller:
         if not matches:
             return slack.channel
         top = matches[0]
-        return (top.channel or feed.channel
-                or slack.severity_channels.get(Severity(top.severity).label) or slack.channel)
+        return (
+            top.channel
+            or feed.channel
+            or slack.severity_channels.get(Severity(top.severity).label)
+            or slack.channel
+        )
 
-    def _failed(self, feed: FeedConfig, state: FeedState | None, now: float, interval: float,
-                exc: MonitorError) -> FeedOutcome:
+    def _failed(
+        self,
+        feed: FeedConfig,
+        state: FeedState | None,
+        now: float,
+        interval: float,
+        exc: MonitorError,
+    ) -> FeedOutcome:
         errors = (state.error_count if state else 0) + 1
         cap = self.settings.fetch.max_backoff.total_seconds()
         delay = min(cap, interval * 2 ** min(errors - 1, 16))
@@ -155,6 +207,7 @@ class Poller:
         if retry_after:
             delay = max(delay, min(retry_after, cap))
         self.store.record_failure(feed.name, now, now + delay, str(exc))
-        log.warning("feed.failed", feed=feed.name, error=str(exc), errors=errors,
-                    retry_in=round(delay))
+        log.warning(
+            "feed.failed", feed=feed.name, error=str(exc), errors=errors, retry_in=round(delay)
+        )
         return FeedOutcome(feed.name, "error", error=str(exc))

@@ -101,8 +101,7 @@ class Store:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -150,55 +149,79 @@ class Store:
             for name, url in feeds:
                 row = conn.execute("SELECT url FROM feeds WHERE name = ?", (name,)).fetchone()
                 if row is None:
-                    conn.execute("INSERT INTO feeds (name, url, next_poll_at) VALUES (?, ?, ?)",
-                                 (name, url, now))
+                    conn.execute(
+                        "INSERT INTO feeds (name, url, next_poll_at) VALUES (?, ?, ?)",
+                        (name, url, now),
+                    )
                 elif row[0] != url:
                     conn.execute(
                         "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
                         "content_hash = NULL, next_poll_at = ?, error_count = 0 WHERE name = ?",
-                        (url, now, name))
+                        (url, now, name),
+                    )
 
     def feed_state(self, name: str) -> FeedState | None:
         row = self.conn.execute(
             "SELECT name, url, next_poll_at, etag, last_modified, content_hash, error_count, "
             "first_polled, last_poll_at, last_ok_at, last_error, polls FROM feeds WHERE name = ?",
-            (name,)).fetchone()
-        return FeedState(*row[:7], bool(row[7]), *row[8:]) if row else None
+            (name,),
+        ).fetchone()
+        return _feed_state(row) if row else None
 
     def feed_states(self) -> list[FeedState]:
         rows = self.conn.execute(
             "SELECT name, url, next_poll_at, etag, last_modified, content_hash, error_count, "
             "first_polled, last_poll_at, last_ok_at, last_error, polls FROM feeds ORDER BY name"
         ).fetchall()
-        return [FeedState(*r[:7], bool(r[7]), *r[8:]) for r in rows]
+        return [_feed_state(r) for r in rows]
 
     def due_feeds(self, now: float) -> list[str]:
         rows = self.conn.execute(
-            "SELECT name FROM feeds WHERE next_poll_at <= ? ORDER BY next_poll_at", (now,))
+            "SELECT name FROM feeds WHERE next_poll_at <= ? ORDER BY next_poll_at", (now,)
+        )
         return [r[0] for r in rows]
 
-    def record_unchanged(self, name: str, now: float, next_poll: float, *, etag: str | None,
-                         last_modified: str | None, content_hash: str | None) -> None:
+    def record_unchanged(
+        self,
+        name: str,
+        now: float,
+        next_poll: float,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        content_hash: str | None,
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_ok_at = ?, next_poll_at = ?, "
                 "error_count = 0, last_error = NULL, polls = polls + 1, first_polled = 1, "
                 "etag = coalesce(?, etag), last_modified = coalesce(?, last_modified), "
                 "content_hash = coalesce(?, content_hash) WHERE name = ?",
-                (now, now, next_poll, etag, last_modified, content_hash, name))
+                (now, now, next_poll, etag, last_modified, content_hash, name),
+            )
 
     def record_failure(self, name: str, now: float, next_poll: float, error: str) -> int:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE feeds SET last_poll_at = ?, next_poll_at = ?, last_error = ?, "
                 "error_count = error_count + 1, polls = polls + 1 WHERE name = ?",
-                (now, next_poll, error[:500], name))
+                (now, next_poll, error[:500], name),
+            )
             row = conn.execute("SELECT error_count FROM feeds WHERE name = ?", (name,)).fetchone()
         return int(row[0]) if row else 0
 
-    def record_poll(self, name: str, now: float, next_poll: float, new: Sequence[NewAlert], *,
-                    etag: str | None, last_modified: str | None, content_hash: str | None,
-                    max_alerts: int) -> tuple[int, list[int]]:
+    def record_poll(
+        self,
+        name: str,
+        now: float,
+        next_poll: float,
+        new: Sequence[NewAlert],
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        content_hash: str | None,
+        max_alerts: int,
+    ) -> tuple[int, list[int]]:
         """Store a successful poll in one transaction. Returns (entries new, alert ids)."""
         created: list[int] = []
         fresh = 0
@@ -209,15 +232,30 @@ class Store:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO entries (feed, key, url_key, link, title, summary, "
                     "content, author, published, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (e.feed, e.key, e.url_key, e.link, e.title, e.summary, e.content, e.author,
-                     ts(e.published), now))
+                    (
+                        e.feed,
+                        e.key,
+                        e.url_key,
+                        e.link,
+                        e.title,
+                        e.summary,
+                        e.content,
+                        e.author,
+                        ts(e.published),
+                        now,
+                    ),
+                )
                 if cur.rowcount != 1:
                     continue  # seen before under this key
                 fresh += 1
                 entry_id = cur.lastrowid
-                if e.url_key and conn.execute(
-                    "SELECT 1 FROM entries WHERE url_key = ? AND id != ? LIMIT 1",
-                    (e.url_key, entry_id)).fetchone():
+                if (
+                    e.url_key
+                    and conn.execute(
+                        "SELECT 1 FROM entries WHERE url_key = ? AND id != ? LIMIT 1",
+                        (e.url_key, entry_id),
+                    ).fetchone()
+                ):
                     continue  # the same article, seen before (another feed, or a new guid)
                 if not item.matches:
                     continue
@@ -238,39 +276,73 @@ class Store:
                 "etag = ?, last_modified = ?, content_hash = ?, "
                 "entries_seen = entries_seen + ?, last_new_at = CASE WHEN ? > 0 THEN ? "
                 "ELSE last_new_at END WHERE name = ?",
-                (now, now, next_poll, etag, last_modified, content_hash, fresh, fresh, now, name))
+                (now, now, next_poll, etag, last_modified, content_hash, fresh, fresh, now, name),
+            )
         return fresh, created
 
-    def _queue(self, conn: sqlite3.Connection, entry_id: int | None, item: NewAlert, now: float,
-               state: str) -> int:
+    def _queue(
+        self, conn: sqlite3.Connection, entry_id: int | None, item: NewAlert, now: float, state: str
+    ) -> int:
         top = item.matches[0]
         e = item.entry
         payload = {
-            "title": e.title, "link": e.link, "summary": e.summary, "feed": e.feed,
-            "published": ts(e.published), "matches": [_match_json(m) for m in item.matches],
+            "title": e.title,
+            "link": e.link,
+            "summary": e.summary,
+            "feed": e.feed,
+            "published": ts(e.published),
+            "matches": [_match_json(m) for m in item.matches],
         }
         cur = conn.execute(
             "INSERT INTO alerts (entry_id, kind, feed, rule_id, severity, channel, state, "
             "created_at, payload) VALUES (?, 'alert', ?, ?, ?, ?, ?, ?, ?)",
-            (entry_id, e.feed, top.rule_id, int(top.severity), item.channel, state, now,
-             json.dumps(payload, ensure_ascii=False)))
+            (
+                entry_id,
+                e.feed,
+                top.rule_id,
+                int(top.severity),
+                item.channel,
+                state,
+                now,
+                json.dumps(payload, ensure_ascii=False),
+            ),
+        )
         return int(cur.lastrowid or 0)
 
-    def _queue_summary(self, conn: sqlite3.Connection, feed: str, items: list[NewAlert],
-                       now: float) -> int:
+    def _queue_summary(
+        self, conn: sqlite3.Connection, feed: str, items: list[NewAlert], now: float
+    ) -> int:
         top = max(items, key=lambda i: i.matches[0].severity)
         payload = {
             "title": f"{len(items)} more matching items from {feed}",
-            "link": "", "summary": "", "feed": feed, "published": None, "matches": [],
-            "items": [{"title": i.entry.title, "link": i.entry.link,
-                       "rule": i.matches[0].rule_id, "severity": i.matches[0].severity.label}
-                      for i in items],
+            "link": "",
+            "summary": "",
+            "feed": feed,
+            "published": None,
+            "matches": [],
+            "items": [
+                {
+                    "title": i.entry.title,
+                    "link": i.entry.link,
+                    "rule": i.matches[0].rule_id,
+                    "severity": i.matches[0].severity.label,
+                }
+                for i in items
+            ],
         }
         cur = conn.execute(
             "INSERT INTO alerts (kind, feed, rule_id, severity, channel, state, created_at, "
             "payload) VALUES ('summary', ?, ?, ?, ?, ?, ?, ?)",
-            (feed, top.matches[0].rule_id, int(top.matches[0].severity), top.channel, PENDING,
-             now, json.dumps(payload, ensure_ascii=False)))
+            (
+                feed,
+                top.matches[0].rule_id,
+                int(top.matches[0].severity),
+                top.channel,
+                PENDING,
+                now,
+                json.dumps(payload, ensure_ascii=False),
+            ),
+        )
         return int(cur.lastrowid or 0)
 
     # -- outbox -----------------------------------------------------------------------
@@ -278,7 +350,8 @@ class Store:
     def due_alerts(self, now: float, limit: int = 500) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT * FROM alerts WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (PENDING, now, limit))
+            (PENDING, now, limit),
+        )
         return [_row(r, rows.description) for r in rows.fetchall()]
 
     def in_doubt(self) -> list[dict[str, Any]]:
@@ -290,24 +363,34 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE alerts SET state = ?, claimed_at = ?, attempts = attempts + 1 "
-                "WHERE id = ? AND state = ?", (SENDING, now, alert_id, PENDING))
+                "WHERE id = ? AND state = ?",
+                (SENDING, now, alert_id, PENDING),
+            )
         return cur.rowcount == 1
 
-    def mark_sent(self, alert_id: int, now: float, channel: str | None, slack_ts: str | None) -> None:
+    def mark_sent(
+        self, alert_id: int, now: float, channel: str | None, slack_ts: str | None
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE alerts SET state = ?, sent_at = ?, slack_channel = ?, slack_ts = ?, "
-                "last_error = NULL WHERE id = ?", (SENT, now, channel, slack_ts, alert_id))
+                "last_error = NULL WHERE id = ?",
+                (SENT, now, channel, slack_ts, alert_id),
+            )
 
     def mark_retry(self, alert_id: int, error: str, next_at: float) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE alerts SET state = ?, last_error = ?, next_attempt_at = ? "
-                         "WHERE id = ?", (PENDING, error[:500], next_at, alert_id))
+            conn.execute(
+                "UPDATE alerts SET state = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (PENDING, error[:500], next_at, alert_id),
+            )
 
     def mark_failed(self, alert_id: int, error: str) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE alerts SET state = ?, last_error = ? WHERE id = ?",
-                         (FAILED, error[:500], alert_id))
+            conn.execute(
+                "UPDATE alerts SET state = ?, last_error = ? WHERE id = ?",
+                (FAILED, error[:500], alert_id),
+            )
 
     def alert_counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT state, count(*) FROM alerts GROUP BY state")
@@ -316,15 +399,20 @@ class Store:
     def failed_alerts(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.conn.execute(
             "SELECT * FROM alerts WHERE state IN (?, ?) AND (state = ? OR last_error IS NOT NULL) "
-            "ORDER BY id DESC LIMIT ?", (FAILED, PENDING, FAILED, limit))
+            "ORDER BY id DESC LIMIT ?",
+            (FAILED, PENDING, FAILED, limit),
+        )
         return [_row(r, rows.description) for r in rows.fetchall()]
 
     # -- meta, housekeeping, backtest ------------------------------------------------------
 
     def set_meta(self, key: str, value: str | None) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                         "DO UPDATE SET value = excluded.value", (key, value))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -335,16 +423,36 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "DELETE FROM entries WHERE first_seen < ? AND id NOT IN "
-                "(SELECT entry_id FROM alerts WHERE entry_id IS NOT NULL)", (before,))
+                "(SELECT entry_id FROM alerts WHERE entry_id IS NOT NULL)",
+                (before,),
+            )
         return cur.rowcount
 
     def entries_since(self, since: float) -> Iterator[Entry]:
         rows = self.conn.execute(
             "SELECT feed, key, url_key, link, title, summary, content, author, published "
-            "FROM entries WHERE first_seen >= ? ORDER BY first_seen", (since,))
+            "FROM entries WHERE first_seen >= ? ORDER BY first_seen",
+            (since,),
+        )
         for r in rows:
-            yield Entry(feed=r[0], key=r[1], url_key=r[2], link=r[3], title=r[4], summary=r[5],
-                        content=r[6], author=r[7], published=dt(r[8]))
+            yield Entry(
+                feed=r[0],
+                key=r[1],
+                url_key=r[2],
+                link=r[3],
+                title=r[4],
+                summary=r[5],
+                content=r[6],
+                author=r[7],
+                published=dt(r[8]),
+            )
+
+
+def _feed_state(row: Sequence[Any]) -> FeedState:
+    name, url, next_poll, etag, modified, digest, errors, first, last, ok, error, polls = row
+    return FeedState(
+        name, url, next_poll, etag, modified, digest, errors, bool(first), last, ok, error, polls
+    )
 
 
 def _row(row: Sequence[Any], description: Any) -> dict[str, Any]:
@@ -355,7 +463,10 @@ def _row(row: Sequence[Any], description: Any) -> dict[str, Any]:
 
 def _match_json(m: Match) -> dict[str, Any]:
     return {
-        "rule": m.rule_id, "title": m.title, "severity": m.severity.label, "terms": m.terms,
+        "rule": m.rule_id,
+        "title": m.title,
+        "severity": m.severity.label,
+        "terms": m.terms,
         "where": sorted({h.field for h in m.hits}),
     }
 

@@ -31,13 +31,16 @@ class Item:
     link: str
     guid: str | None = None
     summary: str = ""
-    published: datetime | None = field(default_factory=lambda: datetime.now(UTC)
-                                       - timedelta(hours=1))
+    published: datetime | None = field(
+        default_factory=lambda: datetime.now(UTC) - timedelta(hours=1)
+    )
 
 
 def rss(items: Sequence[Item], title: str = "Test feed") -> bytes:
-    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-             f"<title>{escape(title)}</title><link>https://news.example/</link>"]
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://news.example/</link>"
+    ]
     for it in items:
         parts.append("<item>")
         parts.append(f"<title>{escape(it.title)}</title><link>{escape(it.link)}</link>")
@@ -54,19 +57,30 @@ def rss(items: Sequence[Item], title: str = "Test feed") -> bytes:
 
 NIO_A = Item(
     "NIO receives blackmail email demanding $2.25 million in bitcoin over user data",
-    "https://carnews.example/2022/12/20/nio-blackmail", "carnews-1001",
+    "https://carnews.example/2022/12/20/nio-blackmail",
+    "carnews-1001",
     "NIO says an outside party claims to hold user data and car-sales data from before "
-    "August 2021 and demands $2.25 million worth of bitcoin.")
+    "August 2021 and demands $2.25 million worth of bitcoin.",
+)
 NIO_B = Item(
     "Hackers demand US$2.25m in Bitcoin from Chinese EV maker Nio in extortion attempt",
-    "https://wire.example/autos/nio-extortion", "wire-77",
+    "https://wire.example/autos/nio-extortion",
+    "wire-77",
     "Chinese electric-car maker Nio said it was the target of an extortion attempt after "
-    "an outside party claimed to have taken its internal data.")
-UNION = Item("Senior union leaders share opinion on pension reform",
-             "https://wire.example/politics/pensions", "wire-78",
-             "Union officials said the reform was unfair to senior workers.")
-AFFORD = Item("How families can afford heating this winter, from Oxford to Bradford",
-              "https://wire.example/money/heating", "wire-79", "Tips for households.")
+    "an outside party claimed to have taken its internal data.",
+)
+UNION = Item(
+    "Senior union leaders share opinion on pension reform",
+    "https://wire.example/politics/pensions",
+    "wire-78",
+    "Union officials said the reform was unfair to senior workers.",
+)
+AFFORD = Item(
+    "How families can afford heating this winter, from Oxford to Bradford",
+    "https://wire.example/money/heating",
+    "wire-79",
+    "Tips for households.",
+)
 
 
 @pytest.fixture(autouse=True)

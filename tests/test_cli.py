@@ -10,14 +10,21 @@ import yaml
 from tests.conftest import REPO, RULES, write_config
 
 
-def monitor(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def monitor(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     import os
 
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))}
     full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "monitor", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def sample_config(tmp_path: Path) -> Path:
@@ -79,25 +86,44 @@ def test_monitor_config_env_var_names_the_file(tmp_path: Path) -> None:
 
 def test_rules_test_json_is_only_json_on_stdout(tmp_path: Path) -> None:
     items = tmp_path / "items.jsonl"
-    items.write_text("\n".join(json.dumps(i) for i in [
-        {"id": "a", "title": "Hackers demand bitcoin from Nio in extortion attempt",
-         "summary": "", "link": "https://x.example/a", "source": "X"},
-        {"id": "b", "title": "Senior union opinion", "summary": "", "link": "", "source": "Y"},
-    ]) + "\n")
+    items.write_text(
+        "\n".join(
+            json.dumps(i)
+            for i in [
+                {
+                    "id": "a",
+                    "title": "Hackers demand bitcoin from Nio in extortion attempt",
+                    "summary": "",
+                    "link": "https://x.example/a",
+                    "source": "X",
+                },
+                {
+                    "id": "b",
+                    "title": "Senior union opinion",
+                    "summary": "",
+                    "link": "",
+                    "source": "Y",
+                },
+            ]
+        )
+        + "\n"
+    )
     result = monitor("rules", "test", "--rules", str(RULES), "--input", str(items), "--json")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["a", "b"]
-    assert lines[0]["matches"][0] == {"rule": "auto-extortion", "severity": "critical",
-                                      "terms": lines[0]["matches"][0]["terms"]}
+    assert lines[0]["matches"][0] == {
+        "rule": "auto-extortion",
+        "severity": "critical",
+        "terms": lines[0]["matches"][0]["terms"],
+    }
     assert lines[1]["matches"] == []
 
 
 def test_rules_test_on_a_feed_file_and_text() -> None:
     feed = monitor("rules", "test", "--input", str(REPO / "examples/feeds/globalwire.atom"))
     assert feed.returncode == 0 and "auto-extortion" in feed.stdout
-    text = monitor("rules", "test", "--text", "Continental hit by LockBit ransomware",
-                   "--explain")
+    text = monitor("rules", "test", "--text", "Continental hit by LockBit ransomware", "--explain")
     assert "auto-extortion" in text.stdout and "✓" in text.stdout
     both = monitor("rules", "test", "--text", "x", "--input", "y")
     assert both.returncode == 2
@@ -129,6 +155,12 @@ def test_health_fails_without_a_daemon(tmp_path: Path) -> None:
 def test_secrets_are_never_printed(tmp_path: Path) -> None:
     config = write_config(tmp_path, [("A", "http://127.0.0.1:9/f.xml")])
     secret = "xoxb-123456789-SECRET"
-    result = monitor("once", "--config", str(config), "--log-format", "json",
-                     env={"SLACK_BOT_TOKEN": secret, "SLACK_API_URL": "http://127.0.0.1:9/api/"})
+    result = monitor(
+        "once",
+        "--config",
+        str(config),
+        "--log-format",
+        "json",
+        env={"SLACK_BOT_TOKEN": secret, "SLACK_API_URL": "http://127.0.0.1:9/api/"},
+    )
     assert secret not in result.stdout + result.stderr

@@ -32,9 +32,23 @@ class Daemon:
         full.update(self.env)
         with self.log.open("ab") as out:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "monitor", "--log-format", "json", "--log-level", "DEBUG",
-                 "run", "--config", str(self.config)], cwd=REPO, env=full, stdout=out,
-                stderr=out)
+                [
+                    sys.executable,
+                    "-m",
+                    "monitor",
+                    "--log-format",
+                    "json",
+                    "--log-level",
+                    "DEBUG",
+                    "run",
+                    "--config",
+                    str(self.config),
+                ],
+                cwd=REPO,
+                env=full,
+                stdout=out,
+                stderr=out,
+            )
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
@@ -80,12 +94,16 @@ def titles(slack: FakeSlack) -> collections.Counter[str]:
 
 
 def story(i: int, feed: str) -> Item:
-    return Item(f"Ransomware attack on supplier {feed}-{i} halts production",
-                f"https://{feed}.example/story/{i}", f"{feed}-{i}")
+    return Item(
+        f"Ransomware attack on supplier {feed}-{i} halts production",
+        f"https://{feed}.example/story/{i}",
+        f"{feed}-{i}",
+    )
 
 
 def test_new_items_alert_once_and_sigterm_stops_cleanly(
-        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon
+) -> None:  # type: ignore[no-untyped-def]
     feeds.set_feed("/a.xml", rss([NIO_A, UNION]))
     feeds.set_feed("/b.xml", rss([story(1, "b")]))
     config = write_config(tmp_path, [("A", feeds.url("/a.xml")), ("B", feeds.url("/b.xml"))])
@@ -105,9 +123,14 @@ def test_new_items_alert_once_and_sigterm_stops_cleanly(
 
 
 def test_kill_9_mid_cycle_loses_nothing_and_repeats_nothing(
-        tmp_path: Path, feeds: FeedServer, run_daemon) -> None:  # type: ignore[no-untyped-def]
-    channels = {"security-alerts": "C0SECALERT", "ops": "C0OPS", "general": "C0GENERAL",
-                "autos": "C0AUTOS"}
+    tmp_path: Path, feeds: FeedServer, run_daemon
+) -> None:  # type: ignore[no-untyped-def]
+    channels = {
+        "security-alerts": "C0SECALERT",
+        "ops": "C0OPS",
+        "general": "C0GENERAL",
+        "autos": "C0AUTOS",
+    }
     names = list(channels)
     with FakeSlack(channels=channels) as slack:
         expected = set()
@@ -116,8 +139,9 @@ def test_kill_9_mid_cycle_loses_nothing_and_repeats_nothing(
             items = [story(i, f"f{f}") for i in range(4)]
             expected |= {it.title for it in items}
             feeds.set_feed(f"/f{f}.xml", rss(items))
-            config_feeds.append({"name": f"F{f}", "url": feeds.url(f"/f{f}.xml"),
-                                 "channel": f"#{names[f % 4]}"})
+            config_feeds.append(
+                {"name": f"F{f}", "url": feeds.url(f"/f{f}.xml"), "channel": f"#{names[f % 4]}"}
+            )
         feeds.set_slow("/slow.xml", 1.5, body=rss([story(9, "slow")]))
         expected.add(story(9, "slow").title)
         config_feeds.append({"name": "Slow", "url": feeds.url("/slow.xml")})
@@ -139,25 +163,31 @@ def test_kill_9_mid_cycle_loses_nothing_and_repeats_nothing(
         wait(lambda: len(slack.messages) >= len(expected), timeout=60, what="every alert")
         time.sleep(3)
         daemon.stop()
-        got = collections.Counter(m["text"].split("] ", 1)[1].rsplit(" (", 1)[0]
-                                  for m in slack.messages)
+        got = collections.Counter(
+            m["text"].split("] ", 1)[1].rsplit(" (", 1)[0] for m in slack.messages
+        )
         assert set(got) == expected
         assert max(got.values()) == 1, [t for t, n in got.items() if n > 1]
 
 
 def test_slack_outage_then_recovery_delivers_every_pending_alert(
-        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon
+) -> None:  # type: ignore[no-untyped-def]
     feeds.set_feed("/a.xml", rss([story(i, "a") for i in range(3)]))
-    config = write_config(tmp_path, [("A", feeds.url("/a.xml"))],
-                          delivery={"max_backoff": "1s"})
+    config = write_config(tmp_path, [("A", feeds.url("/a.xml"))], delivery={"max_backoff": "1s"})
     slack.set_down(True)
     daemon = run_daemon(config, slack_env(slack))
-    wait(lambda: sum(1 for r in slack.requests if r["method"] == "chat.postMessage") >= 3,
-         what="attempts during the outage")
-    status = subprocess.run([sys.executable, "-m", "monitor", "status", "--config", str(config),
-                             "--json"], capture_output=True, text=True, cwd=REPO,
-                            env={k: v for k, v in os.environ.items()
-                                 if not k.startswith(("SLACK_", "MONITOR_"))})
+    wait(
+        lambda: sum(1 for r in slack.requests if r["method"] == "chat.postMessage") >= 3,
+        what="attempts during the outage",
+    )
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor", "status", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))},
+    )
     data = json.loads(status.stdout)
     assert data["alerts"].get("pending", 0) + data["alerts"].get("sending", 0) == 3
     assert data["failed"] and "503" in (data["failed"][0]["error"] or "")
@@ -169,13 +199,19 @@ def test_slack_outage_then_recovery_delivers_every_pending_alert(
 
 
 def test_failing_feed_backs_off_and_does_not_stop_the_others(
-        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon
+) -> None:  # type: ignore[no-untyped-def]
     feeds.set_status("/broken.xml", 500)
     feeds.set_html("/html.xml")
     feeds.set_feed("/ok.xml", rss([NIO_B]))
-    config = write_config(tmp_path, [("Broken", feeds.url("/broken.xml")),
-                                     ("Html", feeds.url("/html.xml")),
-                                     ("Ok", feeds.url("/ok.xml"))])
+    config = write_config(
+        tmp_path,
+        [
+            ("Broken", feeds.url("/broken.xml")),
+            ("Html", feeds.url("/html.xml")),
+            ("Ok", feeds.url("/ok.xml")),
+        ],
+    )
     daemon = run_daemon(config, slack_env(slack))
     wait(lambda: len(slack.messages) == 1, what="the good feed's alert")
     time.sleep(8)
@@ -189,29 +225,46 @@ def test_failing_feed_backs_off_and_does_not_stop_the_others(
 
 
 def test_rule_edits_reload_live_and_bad_edits_never_take_effect(
-        tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon
+) -> None:  # type: ignore[no-untyped-def]
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "r.yaml").write_text("id: ransom\ntitle: Ransomware\nseverity: high\n"
-                                  "match: {any: [ransomware]}\n")
+    (rules / "r.yaml").write_text(
+        "id: ransom\ntitle: Ransomware\nseverity: high\nmatch: {any: [ransomware]}\n"
+    )
     feeds.set_feed("/a.xml", rss([story(1, "a")]))
     config = write_config(tmp_path, [("A", feeds.url("/a.xml"))], rules=str(rules))
     daemon = run_daemon(config, slack_env(slack))
     wait(lambda: len(slack.messages) == 1, what="first alert")
-    (rules / "r.yaml").write_text("id: ransom\ntitle: Ransomware\nseverity: high\n"
-                                  "match: {any: [ransomware]}\nbogus: 1\n")
-    wait(lambda: any(e.get("event") == "rules.invalid" for e in daemon.events()),
-         what="the bad edit to be rejected")
+    (rules / "r.yaml").write_text(
+        "id: ransom\ntitle: Ransomware\nseverity: high\nmatch: {any: [ransomware]}\nbogus: 1\n"
+    )
+    wait(
+        lambda: any(e.get("event") == "rules.invalid" for e in daemon.events()),
+        what="the bad edit to be rejected",
+    )
     feeds.set_feed("/a.xml", rss([story(1, "a"), story(2, "a")]))
     wait(lambda: len(slack.messages) == 2, what="old rules still alerting")
-    (rules / "more.yaml").write_text("id: phish\ntitle: Phishing\nseverity: medium\n"
-                                     "match: {any: [phishing]}\n")
-    (rules / "r.yaml").write_text("id: ransom\ntitle: Ransomware\nseverity: high\n"
-                                  "match: {any: [ransomware]}\n")
-    wait(lambda: any(e.get("event") == "rules.reloaded" for e in daemon.events()),
-         what="the good edit to load")
-    feeds.set_feed("/a.xml", rss([story(1, "a"), story(2, "a"),
-                                  Item("Phishing wave hits banks", "https://a.example/p", "p1")]))
+    (rules / "more.yaml").write_text(
+        "id: phish\ntitle: Phishing\nseverity: medium\nmatch: {any: [phishing]}\n"
+    )
+    (rules / "r.yaml").write_text(
+        "id: ransom\ntitle: Ransomware\nseverity: high\nmatch: {any: [ransomware]}\n"
+    )
+    wait(
+        lambda: any(e.get("event") == "rules.reloaded" for e in daemon.events()),
+        what="the good edit to load",
+    )
+    feeds.set_feed(
+        "/a.xml",
+        rss(
+            [
+                story(1, "a"),
+                story(2, "a"),
+                Item("Phishing wave hits banks", "https://a.example/p", "p1"),
+            ]
+        ),
+    )
     wait(lambda: len(slack.messages) == 3, what="the new rule's alert")
     daemon.stop()
     errors = [e for e in daemon.events() if e.get("event") == "rules.invalid"]

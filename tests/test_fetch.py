@@ -18,8 +18,9 @@ def test_etag_gives_304_and_no_body(feeds: FeedServer, fetcher: Fetcher) -> None
     feeds.set_feed("/f.xml", rss([NIO_A]))
     first = fetcher.fetch(feeds.url("/f.xml"))
     assert first.status == "ok" and first.body and first.etag
-    second = fetcher.fetch(feeds.url("/f.xml"), Validators(first.etag, first.last_modified,
-                                                           first.content_hash))
+    second = fetcher.fetch(
+        feeds.url("/f.xml"), Validators(first.etag, first.last_modified, first.content_hash)
+    )
     assert second.status == "not_modified" and second.body is None
     assert feeds.requests[-1]["headers"]["if-none-match"] == first.etag
     assert "monitor/" in feeds.requests[-1]["headers"]["user-agent"]
@@ -102,7 +103,9 @@ def test_local_file(tmp_path, fetcher: Fetcher) -> None:  # type: ignore[no-unty
     path.write_bytes(rss([NIO_A]))
     first = fetcher.fetch(str(path))
     assert first.status == "ok"
-    assert fetcher.fetch(f"file://{path}", Validators(None, None, first.content_hash)).status \
+    assert (
+        fetcher.fetch(f"file://{path}", Validators(None, None, first.content_hash)).status
         == "unchanged"
+    )
     with pytest.raises(TransportError):
         fetcher.fetch(str(tmp_path / "missing.xml"))

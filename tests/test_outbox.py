@@ -32,15 +32,28 @@ def store(tmp_path: Path) -> Store:
         yield s
 
 
-def queue(store: Store, n: int = 1, channel: str = "#security-alerts",
-          title: str = "Story") -> list[int]:
+def queue(
+    store: Store, n: int = 1, channel: str = "#security-alerts", title: str = "Story"
+) -> list[int]:
     hit = TermHit("x", "title", 0, 1, "x")
-    items = [NewAlert(Entry(feed="A", key=f"k{i}-{title}", url_key=f"n.example/{title}/{i}",
-                            link=f"https://n.example/{i}", title=f"{title} {i}"),
-                      (Match("r", "Rule", Severity.HIGH, None, (hit,)),), channel, True)
-             for i in range(n)]
-    return store.record_poll("A", 1.0, 2.0, items, etag=None, last_modified=None,
-                             content_hash=None, max_alerts=100)[1]
+    items = [
+        NewAlert(
+            Entry(
+                feed="A",
+                key=f"k{i}-{title}",
+                url_key=f"n.example/{title}/{i}",
+                link=f"https://n.example/{i}",
+                title=f"{title} {i}",
+            ),
+            (Match("r", "Rule", Severity.HIGH, None, (hit,)),),
+            channel,
+            True,
+        )
+        for i in range(n)
+    ]
+    return store.record_poll(
+        "A", 1.0, 2.0, items, etag=None, last_modified=None, content_hash=None, max_alerts=100
+    )[1]
 
 
 def outbox(store: Store, sender, clock: Clock, **kw) -> Outbox:  # type: ignore[no-untyped-def]
@@ -106,12 +119,16 @@ def test_outage_then_recovery_delivers_everything(store: Store, slack: FakeSlack
     assert len(slack.messages) == 5
 
 
-@pytest.mark.parametrize(("token", "channel", "code"), [
-    ("xoxb-wrong", "#security-alerts", "invalid_auth"),
-    (TOKEN, "#no-such-channel", "channel_not_found"),
-])
-def test_permanent_errors_mark_failed(store: Store, slack: FakeSlack, token: str, channel: str,
-                                      code: str) -> None:
+@pytest.mark.parametrize(
+    ("token", "channel", "code"),
+    [
+        ("xoxb-wrong", "#security-alerts", "invalid_auth"),
+        (TOKEN, "#no-such-channel", "channel_not_found"),
+    ],
+)
+def test_permanent_errors_mark_failed(
+    store: Store, slack: FakeSlack, token: str, channel: str, code: str
+) -> None:
     queue(store, 1, channel=channel)
     report = outbox(store, bot(slack, token), Clock()).deliver()
     assert report.failed == 1 and code in report.errors[0]

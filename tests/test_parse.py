@@ -26,8 +26,9 @@ def corpus_documents() -> list[Path]:
 def test_every_corpus_document_goes_through(path: Path) -> None:
     """No exception escapes but ParseError, and only for documents that are no feed."""
     try:
-        parsed = parse_feed(path.read_bytes(), feed_name="c", base_url="https://c.example/",
-                            now=NOW)
+        parsed = parse_feed(
+            path.read_bytes(), feed_name="c", base_url="https://c.example/", now=NOW
+        )
     except ParseError:
         return
     for entry in parsed.entries:
@@ -96,11 +97,14 @@ def test_atom_xml_base_and_html_summary() -> None:
     assert entry.published == datetime(2024, 12, 31, 23, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("body", [
-    b"<!DOCTYPE html><html><body>Login</body></html>",
-    b"\x00\xff\x13garbage bytes",
-    b"",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!DOCTYPE html><html><body>Login</body></html>",
+        b"\x00\xff\x13garbage bytes",
+        b"",
+    ],
+)
 def test_not_a_feed_raises_parse_error(body: bytes) -> None:
     with pytest.raises(ParseError):
         parse(body)
@@ -112,7 +116,9 @@ def test_html_page_is_named_as_such() -> None:
 
 
 def test_latin1_without_declaration() -> None:
-    doc = ('<rss version="2.0"><channel><title>T</title><item><title>Caf\xe9 cr\xe8me'
-           '</title><link>https://s.example/c</link></item></channel></rss>').encode("latin-1")
+    doc = (
+        '<rss version="2.0"><channel><title>T</title><item><title>Caf\xe9 cr\xe8me'
+        "</title><link>https://s.example/c</link></item></channel></rss>"
+    ).encode("latin-1")
     (entry,) = parse(doc)
     assert entry.title.startswith("Caf")

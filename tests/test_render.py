@@ -10,15 +10,35 @@ from tests.fakes.slack_server import live_mentions, message_mrkdwn_texts, valida
 EVIL = "<!channel> <https://evil.example|Your bank> <@U123> <!subteam^S1> & <#C1>"
 
 
-def alert(title: str = "Title", summary: str = "", link: str = "https://news.example/a",
-          feed: str = "Feed", terms: list[str] | None = None, kind: str = "alert",
-          items: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    match = {"rule": "auto-extortion", "title": "Extortion", "severity": "critical",
-             "terms": terms or ["nio"], "where": ["title"]}
-    return {"id": 1, "kind": kind, "payload": {
-        "title": title, "summary": summary, "link": link, "feed": feed, "published": 1.7e9,
-        "matches": [match, {**match, "rule": "data-breach", "severity": "medium"}],
-        "items": items or []}}
+def alert(
+    title: str = "Title",
+    summary: str = "",
+    link: str = "https://news.example/a",
+    feed: str = "Feed",
+    terms: list[str] | None = None,
+    kind: str = "alert",
+    items: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    match = {
+        "rule": "auto-extortion",
+        "title": "Extortion",
+        "severity": "critical",
+        "terms": terms or ["nio"],
+        "where": ["title"],
+    }
+    return {
+        "id": 1,
+        "kind": kind,
+        "payload": {
+            "title": title,
+            "summary": summary,
+            "link": link,
+            "feed": feed,
+            "published": 1.7e9,
+            "matches": [match, {**match, "rule": "data-breach", "severity": "medium"}],
+            "items": items or [],
+        },
+    }
 
 
 def all_text(message: Any) -> list[str]:
@@ -30,8 +50,11 @@ def test_feed_text_pings_nobody_and_links_nowhere(field: str) -> None:
     message = render_alert(alert(**{field: EVIL}))
     for text in all_text(message):
         # the only live thing allowed is our own link to the article
-        forged = [m for m in live_mentions(text)
-                  if m[1:].split("|")[0].rstrip(">") != "https://news.example/a"]
+        forged = [
+            m
+            for m in live_mentions(text)
+            if m[1:].split("|")[0].rstrip(">") != "https://news.example/a"
+        ]
         assert forged == [], text
 
 
@@ -45,7 +68,8 @@ def test_link_target_cannot_break_out() -> None:
     headline = message.blocks[0]["text"]["text"]
     assert "<!channel>" not in headline
     assert [m for m in live_mentions(headline) if m.startswith("<http")] == [
-        m for m in live_mentions(headline)]
+        m for m in live_mentions(headline)
+    ]
     assert safe_url("javascript:alert(1)") == ""
 
 
@@ -56,15 +80,23 @@ def test_the_real_link_is_shown() -> None:
 
 @pytest.mark.parametrize("size", [10, 3000, 50_000])
 def test_huge_fields_stay_within_slack_limits(size: int) -> None:
-    message = render_alert(alert(title="T" * size, summary="&<>" * size, feed="F" * size,
-                                 terms=["x" * size] * 30))
+    message = render_alert(
+        alert(title="T" * size, summary="&<>" * size, feed="F" * size, terms=["x" * size] * 30)
+    )
     assert validate_blocks(message.blocks) == []
     assert len(message.blocks) <= 50
 
 
 def test_summary_of_many_items_stays_within_limits() -> None:
-    items = [{"title": f"<!channel> item {i} " + "word " * 60, "link": f"https://n.example/{i}",
-              "rule": "r", "severity": "high"} for i in range(400)]
+    items = [
+        {
+            "title": f"<!channel> item {i} " + "word " * 60,
+            "link": f"https://n.example/{i}",
+            "rule": "r",
+            "severity": "high",
+        }
+        for i in range(400)
+    ]
     message = render_alert(alert(kind="summary", items=items, title="400 more"))
     assert validate_blocks(message.blocks) == []
     assert all("<!channel>" not in t for t in all_text(message))

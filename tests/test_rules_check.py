@@ -19,8 +19,9 @@ GOOD = """\
 """
 
 
-def folder_with(tmp_path: Path, text: str, name: str = "r.yaml",
-                lists: dict[str, str] | None = None) -> Path:
+def folder_with(
+    tmp_path: Path, text: str, name: str = "r.yaml", lists: dict[str, str] | None = None
+) -> Path:
     folder = tmp_path / "rules"
     (folder / "lists").mkdir(parents=True)
     (folder / name).write_text(text, encoding="utf-8")
@@ -35,39 +36,56 @@ def problems(folder: Path) -> list[str]:
     return [str(p) for p in info.value.problems if p.level == "error"]
 
 
-@pytest.mark.parametrize(("text", "where", "message"), [
-    (GOOD.replace("  match:", "  mtach:"), ":4:3:", "unknown key 'mtach'"),
-    (GOOD.replace("any: [ransomware]", "any: [{list: carz}]"), ":5:12:", "undefined list 'carz'"),
-    (GOOD.replace("any: [ransomware]", "any: [{regex: 'a(b'}]"), ":5:11:",
-     "bad regular expression"),
-    (GOOD.replace("any: [ransomware]", "any: []"), ":4:3:", "`any` is empty"),
-    (GOOD.replace("severity: medium", "severity: urgent"), ":3:3:", "severity"),
-    (GOOD.replace("    any: [ransomware]", "    none: [ransomware]"), ":4:3:",
-     "none of its terms"),
-    (GOOD.replace("any: [ransomware]", "any: ['$$$']"), ":5:11:", "can never match"),
-    (GOOD + GOOD, ":6:3:", "duplicate rule id 'ransom'"),
-    (GOOD.replace("  title: Ransomware\n", "  title: Ransomware\n  title: Again\n"), ":3:3:",
-     "given twice"),
-    ("- id: x\n  title: [unclosed\n", ":3:1:", "YAML syntax"),
-    (GOOD + "  tests:\n    match: [Phishing kit sold]\n", ":7:13:", "example does not match"),
-    (GOOD + "  tests:\n    no_match: [Ransomware at a port]\n", ":7:16:",
-     "example matches"),
-])
-def test_error_names_file_line_and_col(tmp_path: Path, text: str, where: str,
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (GOOD.replace("  match:", "  mtach:"), ":4:3:", "unknown key 'mtach'"),
+        (
+            GOOD.replace("any: [ransomware]", "any: [{list: carz}]"),
+            ":5:12:",
+            "undefined list 'carz'",
+        ),
+        (
+            GOOD.replace("any: [ransomware]", "any: [{regex: 'a(b'}]"),
+            ":5:11:",
+            "bad regular expression",
+        ),
+        (GOOD.replace("any: [ransomware]", "any: []"), ":4:3:", "`any` is empty"),
+        (GOOD.replace("severity: medium", "severity: urgent"), ":3:3:", "severity"),
+        (
+            GOOD.replace("    any: [ransomware]", "    none: [ransomware]"),
+            ":4:3:",
+            "none of its terms",
+        ),
+        (GOOD.replace("any: [ransomware]", "any: ['$$$']"), ":5:11:", "can never match"),
+        (GOOD + GOOD, ":6:3:", "duplicate rule id 'ransom'"),
+        (
+            GOOD.replace("  title: Ransomware\n", "  title: Ransomware\n  title: Again\n"),
+            ":3:3:",
+            "given twice",
+        ),
+        ("- id: x\n  title: [unclosed\n", ":3:1:", "YAML syntax"),
+        (GOOD + "  tests:\n    match: [Phishing kit sold]\n", ":7:13:", "example does not match"),
+        (GOOD + "  tests:\n    no_match: [Ransomware at a port]\n", ":7:16:", "example matches"),
+    ],
+)
+def test_error_names_file_line_and_col(tmp_path: Path, text: str, where: str, message: str) -> None:
     found = problems(folder_with(tmp_path, text))
     assert any(where in p and message in p for p in found), found
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
     found = problems(folder_with(tmp_path, GOOD.replace("severity:", "severty:")))
-    assert any("r.yaml:3:3: error: unknown key 'severty' (hint: did you mean 'severity'?)"
-               in p for p in found), found
+    assert any(
+        "r.yaml:3:3: error: unknown key 'severty' (hint: did you mean 'severity'?)" in p
+        for p in found
+    ), found
 
 
 def test_list_cycle_is_reported(tmp_path: Path) -> None:
-    folder = folder_with(tmp_path, GOOD, lists={"a": "extends: [b]\nterms: [x]\n",
-                                                "b": "extends: [a]\nterms: [y]\n"})
+    folder = folder_with(
+        tmp_path, GOOD, lists={"a": "extends: [b]\nterms: [x]\n", "b": "extends: [a]\nterms: [y]\n"}
+    )
     assert any("cycle" in p for p in problems(folder))
 
 
@@ -89,8 +107,10 @@ def test_cli_check_exit_codes(tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["rules", "check", "--rules", str(RULES)])
     assert ok.exit_code == 0, ok.output
-    bad = runner.invoke(main, ["rules", "check", "--rules",
-                               str(folder_with(tmp_path, GOOD.replace("match:", "mtach:")))])
+    bad = runner.invoke(
+        main,
+        ["rules", "check", "--rules", str(folder_with(tmp_path, GOOD.replace("match:", "mtach:")))],
+    )
     assert bad.exit_code == 1
     assert "r.yaml:4:3: error: unknown key 'mtach'" in bad.output
 
@@ -99,8 +119,9 @@ def test_schema_file_is_current() -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["rules", "schema"])
     assert result.exit_code == 0
-    assert result.output == (RULES / "schema.json").read_text(), \
+    assert result.output == (RULES / "schema.json").read_text(), (
         "rules/schema.json is stale: run `monitor rules schema --output rules/schema.json`"
+    )
 
 
 def test_shipped_rule_files_point_editors_at_the_schema() -> None:

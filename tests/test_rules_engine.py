@@ -11,8 +11,16 @@ from tests.conftest import AFFORD, NIO_A, NIO_B, RULES, UNION, Item
 
 
 def entry(title: str, summary: str = "", feed: str = "f", **kw: str) -> Entry:
-    return Entry(feed=feed, key=title, url_key="", link=kw.get("link", ""), title=title,
-                 summary=summary, content=kw.get("content", ""), author=kw.get("author", ""))
+    return Entry(
+        feed=feed,
+        key=title,
+        url_key="",
+        link=kw.get("link", ""),
+        title=title,
+        summary=summary,
+        content=kw.get("content", ""),
+        author=kw.get("author", ""),
+    )
 
 
 def from_item(item: Item, feed: str = "f") -> Entry:
@@ -57,8 +65,12 @@ def test_chinese_report_matches(shipped) -> None:  # type: ignore[no-untyped-def
     assert rule_ids(shipped, entry("蔚来汽车遭黑客勒索225万美元比特币"))[0] == "auto-extortion"
 
 
-def write_rules(tmp_path: Path, rules: list[dict], lists: dict[str, list] | None = None,
-                exceptions: dict | None = None) -> Path:
+def write_rules(
+    tmp_path: Path,
+    rules: list[dict],
+    lists: dict[str, list] | None = None,
+    exceptions: dict | None = None,
+) -> Path:
     folder = tmp_path / "rules"
     (folder / "lists").mkdir(parents=True)
     (folder / "r.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
@@ -73,32 +85,43 @@ def one(condition: dict, **extra: object) -> list[dict]:
     return [{"id": "r", "title": "R", "severity": "high", "match": condition, **extra}]
 
 
-@pytest.mark.parametrize(("condition", "text", "expected"), [
-    ({"any": ["data theft"]}, "Massive data-theft at bank", True),
-    ({"any": ["data theft"]}, "data\ntheft reported", True),
-    ({"any": ["data theft"]}, "data about theft", False),
-    ({"any": ["ransom*"]}, "Ransomware gangs", True),
-    ({"any": ["ransom*"]}, "transom window", False),
-    ({"any": ["data leak*"]}, "data leaked online", True),
-    ({"any": [{"case": "SEAT"}]}, "SEAT hit by attack", True),
-    ({"any": [{"case": "SEAT"}]}, "take a seat", False),
-    ({"any": [{"regex": r"CVE-\d{4}-\d{4,}"}]}, "Patch for cve-2024-12345 out", True),
-    ({"any": [{"regex": r"CVE-\d{4}-\d{4,}", "case_sensitive": True}]}, "cve-2024-12345", False),
-    ({"any": [{"near": ["stolen", "data"], "within": 3}]}, "data was stolen", True),
-    ({"any": [{"near": ["stolen", "data"], "within": 3}]}, "stolen car, and later some data", False),
-    ({"any": ["勒索"]}, "蔚来遭勒索", True),
-    ({"any": ["数据泄露"]}, "某公司数据泄露事件", True),
-    ({"all": ["bank", "hack*"], "none": ["movie"]}, "Bank hacked", True),
-    ({"all": ["bank", "hack*"], "none": ["movie"]}, "Bank hacked in movie plot", False),
-    ({"at_least": 2, "of": ["alpha", "beta", "gamma"]}, "alpha and gamma", True),
-    ({"at_least": 2, "of": ["alpha", "beta", "gamma"]}, "only beta", False),
-    ({"any": ["Mercedes-Benz"]}, "Mercedes Benz recall", True),
-    ({"any": ["NIO"]}, "NIO's statement", True),
-    ({"any": ["NIO"]}, "union opinion senior", False),
-    ({"any": ["Ford"]}, "They cannot afford it", False),
-    ({"any": [{"list": "cars"}]}, "Kia and Hyundai", True),
-    ({"all": [{"any": ["x1"]}, {"none": ["y1"]}]}, "x1 here", True),
-])
+@pytest.mark.parametrize(
+    ("condition", "text", "expected"),
+    [
+        ({"any": ["data theft"]}, "Massive data-theft at bank", True),
+        ({"any": ["data theft"]}, "data\ntheft reported", True),
+        ({"any": ["data theft"]}, "data about theft", False),
+        ({"any": ["ransom*"]}, "Ransomware gangs", True),
+        ({"any": ["ransom*"]}, "transom window", False),
+        ({"any": ["data leak*"]}, "data leaked online", True),
+        ({"any": [{"case": "SEAT"}]}, "SEAT hit by attack", True),
+        ({"any": [{"case": "SEAT"}]}, "take a seat", False),
+        ({"any": [{"regex": r"CVE-\d{4}-\d{4,}"}]}, "Patch for cve-2024-12345 out", True),
+        (
+            {"any": [{"regex": r"CVE-\d{4}-\d{4,}", "case_sensitive": True}]},
+            "cve-2024-12345",
+            False,
+        ),
+        ({"any": [{"near": ["stolen", "data"], "within": 3}]}, "data was stolen", True),
+        (
+            {"any": [{"near": ["stolen", "data"], "within": 3}]},
+            "stolen car, and later some data",
+            False,
+        ),
+        ({"any": ["勒索"]}, "蔚来遭勒索", True),
+        ({"any": ["数据泄露"]}, "某公司数据泄露事件", True),
+        ({"all": ["bank", "hack*"], "none": ["movie"]}, "Bank hacked", True),
+        ({"all": ["bank", "hack*"], "none": ["movie"]}, "Bank hacked in movie plot", False),
+        ({"at_least": 2, "of": ["alpha", "beta", "gamma"]}, "alpha and gamma", True),
+        ({"at_least": 2, "of": ["alpha", "beta", "gamma"]}, "only beta", False),
+        ({"any": ["Mercedes-Benz"]}, "Mercedes Benz recall", True),
+        ({"any": ["NIO"]}, "NIO's statement", True),
+        ({"any": ["NIO"]}, "union opinion senior", False),
+        ({"any": ["Ford"]}, "They cannot afford it", False),
+        ({"any": [{"list": "cars"}]}, "Kia and Hyundai", True),
+        ({"all": [{"any": ["x1"]}, {"none": ["y1"]}]}, "x1 here", True),
+    ],
+)
 def test_term_semantics(tmp_path: Path, condition: dict, text: str, expected: bool) -> None:
     engine = load_rules(write_rules(tmp_path, one(condition), {"cars": ["Kia", "Volvo"]})).engine
     assert bool(engine.match(entry(text))) is expected
@@ -127,8 +150,11 @@ def test_explain_shows_the_branch_that_matched(tmp_path: Path) -> None:
 
 
 def test_exceptions_block_feeds_and_terms(tmp_path: Path) -> None:
-    folder = write_rules(tmp_path, one({"any": ["ransomware"]}),
-                         exceptions={"feeds": ["Noisy"], "terms": ["webinar"]})
+    folder = write_rules(
+        tmp_path,
+        one({"any": ["ransomware"]}),
+        exceptions={"feeds": ["Noisy"], "terms": ["webinar"]},
+    )
     engine = load_rules(folder).engine
     assert engine.match(entry("Ransomware report"))
     assert not engine.match(entry("Ransomware report", feed="Noisy"))
@@ -143,7 +169,45 @@ def test_list_extends(tmp_path: Path) -> None:
 
 
 def test_only_rules_with_a_hit_are_evaluated(tmp_path: Path) -> None:
-    rules = [{"id": f"r{i}", "title": "t", "severity": "medium",
-              "match": {"all": [f"word{i}", "common"]}} for i in range(200)]
+    rules = [
+        {
+            "id": f"r{i}",
+            "title": "t",
+            "severity": "medium",
+            "match": {"all": [f"word{i}", "common"]},
+        }
+        for i in range(200)
+    ]
     engine = load_rules(write_rules(tmp_path, rules)).engine
     assert [m.rule_id for m in engine.match(entry("word7 common"))] == ["r7"]
+
+
+def test_a_condition_can_narrow_its_fields(tmp_path: Path) -> None:
+    cond = {"all": ["toyota", {"any": ["group", "leak site"], "fields": ["summary", "feed"]}]}
+    engine = load_rules(write_rules(tmp_path, one(cond))).engine
+    assert engine.match(entry("Toyota Brazil", summary="Group: play"))
+    assert engine.match(entry("Toyota Brazil", feed="Ransomware leak-site posts"))
+    assert not engine.match(entry("Toyota group results"))  # "group" only in the title
+    (m,) = engine.match(entry("Toyota Brazil", summary="Group: play"))
+    assert [(h.field, h.text) for h in m.hits] == [("title", "Toyota"), ("summary", "Group")]
+
+
+@pytest.mark.parametrize(("pattern", "literal"), [
+    (r"CVE-\d{4}-\d+", "CVE-"),
+    (r"\bLockBit ?3\.0\b", "LockBit"),
+    (r"(?:foo|bar)baz", "baz"),
+    (r"a|bcd", ""),  # an alternation at the top: nothing is required
+    (r"x?", ""),
+])
+def test_regex_gate_literal(pattern: str, literal: str) -> None:
+    from monitor.rules.scan import required_literal
+
+    assert required_literal(pattern) == literal
+
+
+def test_regex_gate_never_hides_a_match(tmp_path: Path) -> None:
+    rules = one({"any": [{"regex": r"cve-\d{4}-\d+"}, {"regex": r"lock(bit|down) ?3"}]})
+    engine = load_rules(write_rules(tmp_path, rules)).engine
+    assert engine.match(entry("Exploit for CVE-2024-1234 released"))
+    assert engine.match(entry("LOCKBIT 3 claims attack"))
+    assert not engine.match(entry("cve without number"))

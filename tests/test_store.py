@@ -31,10 +31,19 @@ def store(tmp_path: Path) -> Store:
         yield s
 
 
-def record(store: Store, feed: str, items: list[NewAlert], max_alerts: int = 20
-           ) -> tuple[int, list[int]]:
-    return store.record_poll(feed, 1.0, 2.0, items, etag=None, last_modified=None,
-                             content_hash=None, max_alerts=max_alerts)
+def record(
+    store: Store, feed: str, items: list[NewAlert], max_alerts: int = 20
+) -> tuple[int, list[int]]:
+    return store.record_poll(
+        feed,
+        1.0,
+        2.0,
+        items,
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        max_alerts=max_alerts,
+    )
 
 
 def test_database_folder_is_created_and_wal_on(tmp_path: Path) -> None:
@@ -55,8 +64,9 @@ def test_same_url_in_another_feed_does_not_alert_again(store: Store) -> None:
 
 def test_new_guid_for_old_url_does_not_alert(store: Store) -> None:
     record(store, "A", [new(entry(1))])
-    churned = Entry(feed="A", key="new-guid", url_key="n.example/1", link="https://n.example/1",
-                    title="Story 1")
+    churned = Entry(
+        feed="A", key="new-guid", url_key="n.example/1", link="https://n.example/1", title="Story 1"
+    )
     assert record(store, "A", [new(churned)])[1] == []
 
 

@@ -10,8 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "bold yellow",
-         "low": "cyan", "info": "dim"}
+STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "bold yellow",
+    "low": "cyan",
+    "info": "dim",
+}
 
 
 class ConsolePrinter:
@@ -29,16 +34,22 @@ class ConsolePrinter:
             return
         top = p["matches"][0]
         sev = top["severity"]
-        published = (datetime.fromtimestamp(p["published"], tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-                     if p.get("published") else "date unknown")
-        c.print(Text(f" {sev.upper()} ", style=STYLE.get(sev, "")), Text(" " + p["title"],
-                                                                         style="bold"))
+        published = (
+            datetime.fromtimestamp(p["published"], tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+            if p.get("published")
+            else "date unknown"
+        )
+        c.print(
+            Text(f" {sev.upper()} ", style=STYLE.get(sev, "")), Text(" " + p["title"], style="bold")
+        )
         c.print(f"    [dim]{escape(p['feed'])} · {published}[/]")
         if p.get("link"):
             c.print(f"    {escape(p['link'])}")
         terms = ", ".join(top["terms"][:12])
-        c.print(f"    rule [bold]{escape(top['rule'])}[/] ({escape(top['title'])})"
-                f" · matched: [green]{escape(terms)}[/]")
+        c.print(
+            f"    rule [bold]{escape(top['rule'])}[/] ({escape(top['title'])})"
+            f" · matched: [green]{escape(terms)}[/]"
+        )
         for other in p["matches"][1:]:
             c.print(f"    also [dim]{escape(other['rule'])} ({other['severity']})[/]")
         if p.get("summary"):

@@ -64,13 +64,20 @@ class Outbox:
             found = self.sender.find_posted(alert["id"], alert["channel"], since)
             if found is not None and found.ts:
                 self.store.mark_sent(alert["id"], self.clock(), found.channel, found.ts)
-                log.info("alert.recovered", alert=alert["id"], ts=found.ts,
-                         msg="alert in flight at a crash had reached Slack")
+                log.info(
+                    "alert.recovered",
+                    alert=alert["id"],
+                    ts=found.ts,
+                    msg="alert in flight at a crash had reached Slack",
+                )
                 continue
             if found is None and self.sender.name != "terminal":
-                log.warning("alert.resend_in_doubt", alert=alert["id"],
-                            msg="alert was in flight at a crash and Slack cannot be asked "
-                            "whether it arrived; sending again (may repeat once)")
+                log.warning(
+                    "alert.resend_in_doubt",
+                    alert=alert["id"],
+                    msg="alert was in flight at a crash and Slack cannot be asked "
+                    "whether it arrived; sending again (may repeat once)",
+                )
             self.store.mark_retry(alert["id"], "in flight at a crash", 0)
 
     def _deliver_one(self, alert: dict[str, object], report: DeliveryReport) -> str:
@@ -100,21 +107,31 @@ class Outbox:
                 backoff = min(self.max_backoff, 30.0 * 2 ** (attempts - 1))
                 next_at = self.clock() + max(backoff, delay or 0.0)
                 self.store.mark_retry(alert_id, str(exc), next_at)
-                log.warning("alert.retry_later", alert=alert_id, error=str(exc),
-                            retry_in=round(next_at - self.clock()))
+                log.warning(
+                    "alert.retry_later",
+                    alert=alert_id,
+                    error=str(exc),
+                    retry_in=round(next_at - self.clock()),
+                )
                 report.retry += 1
                 report.errors.append(str(exc))
                 return "retry"
             except PermanentDeliveryError as exc:
                 self.store.mark_failed(alert_id, f"{exc.code}: {exc}")
-                log.error("alert.failed", alert=alert_id, channel=channel, error=exc.code,
-                          hint=exc.hint)
+                log.error(
+                    "alert.failed", alert=alert_id, channel=channel, error=exc.code, hint=exc.hint
+                )
                 report.failed += 1
                 report.errors.append(exc.describe())
                 return "failed"
             self.store.mark_sent(alert_id, self.clock(), posted.channel, posted.ts)
-            log.info("alert.sent", alert=alert_id, channel=posted.channel or channel,
-                     ts=posted.ts, rule=alert["rule_id"])
+            log.info(
+                "alert.sent",
+                alert=alert_id,
+                channel=posted.channel or channel,
+                ts=posted.ts,
+                rule=alert["rule_id"],
+            )
             report.sent += 1
             return "sent"
 

@@ -21,8 +21,13 @@ CONTEXT_LIMIT = 2000
 TOTAL_LIMIT = 11_000  # Slack fails near 12k ("msg_blocks_too_long"); keep a margin
 TEXT_LIMIT = 3000
 SNIPPET = 400
-EMOJI = {"critical": ":red_circle:", "high": ":large_orange_circle:",
-         "medium": ":large_yellow_circle:", "low": ":large_blue_circle:", "info": ":white_circle:"}
+EMOJI = {
+    "critical": ":red_circle:",
+    "high": ":large_orange_circle:",
+    "medium": ":large_yellow_circle:",
+    "low": ":large_blue_circle:",
+    "info": ":white_circle:",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +106,12 @@ def _render_summary(alert: dict[str, Any]) -> Message:
     p = alert["payload"]
     items = p.get("items", [])
     lines = [f"• {link(i['link'], i['title'], 200)} (`{escape(i['rule'])}`)" for i in items]
-    blocks: list[dict[str, Any]] = [_section(f":bookmark_tabs: *{fit(escape(p['title']), 200)}* "
-                                             "(held back so one poll does not flood the channel)")]
+    blocks: list[dict[str, Any]] = [
+        _section(
+            f":bookmark_tabs: *{fit(escape(p['title']), 200)}* "
+            "(held back so one poll does not flood the channel)"
+        )
+    ]
     chunk: list[str] = []
     for line in lines:
         if sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 50:

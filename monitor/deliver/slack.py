@@ -8,7 +8,6 @@ channel_not_found, …) marks the alert failed.
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
@@ -21,8 +20,16 @@ from slack_sdk.webhook import WebhookClient
 from ..errors import PermanentDeliveryError, TransientDeliveryError
 from .render import Message
 
-TRANSIENT_CODES = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",
-                             "service_unavailable", "request_timeout"})
+TRANSIENT_CODES = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+    }
+)
 EVENT_TYPE = "monitor_alert"
 
 
@@ -45,9 +52,14 @@ class Sender(Protocol):
 class BotSender:
     name = "slack"
 
-    def __init__(self, token: str, base_url: str | None = None, username: str | None = None) -> None:
-        kwargs: dict[str, Any] = {"token": token, "timeout": 20,
-                                  "retry_handlers": [ConnectionErrorRetryHandler(max_retry_count=1)]}
+    def __init__(
+        self, token: str, base_url: str | None = None, username: str | None = None
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "token": token,
+            "timeout": 20,
+            "retry_handlers": [ConnectionErrorRetryHandler(max_retry_count=1)],
+        }
         if base_url:
             kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
         self.client = WebClient(**kwargs)
@@ -56,8 +68,11 @@ class BotSender:
 
     def post(self, message: Message, channel: str, alert_id: int) -> Posted:
         args: dict[str, Any] = {
-            "channel": channel, "text": message.text, "blocks": message.blocks,
-            "unfurl_links": False, "unfurl_media": False,
+            "channel": channel,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
             # lets find_posted recognise this message after a crash
             "metadata": {"event_type": EVENT_TYPE, "event_payload": {"alert_id": alert_id}},
         }
@@ -73,14 +88,20 @@ class BotSender:
             channel_id = self._resolve(channel)
             if channel_id is None:
                 return None
-            resp = _call(self.client.conversations_history, channel=channel_id,
-                         oldest=f"{since - 60:.6f}", include_all_metadata=True, limit=200)
+            resp = _call(
+                self.client.conversations_history,
+                channel=channel_id,
+                oldest=f"{since - 60:.6f}",
+                include_all_metadata=True,
+                limit=200,
+            )
         except (TransientDeliveryError, PermanentDeliveryError):
             return None  # e.g. missing_scope: we cannot tell
         for msg in resp.get("messages") or []:
             meta = msg.get("metadata") or {}
-            if meta.get("event_type") == EVENT_TYPE and \
-                    str((meta.get("event_payload") or {}).get("alert_id")) == str(alert_id):
+            if meta.get("event_type") == EVENT_TYPE and str(
+                (meta.get("event_payload") or {}).get("alert_id")
+            ) == str(alert_id):
                 return Posted(channel=channel_id, ts=str(msg.get("ts")))
         return Posted(channel=None, ts=None)  # checked: not there
 
@@ -90,8 +111,12 @@ class BotSender:
             return self._channel_ids[name]
         if name[:1] in ("C", "G") and name.isupper():
             return name
-        resp = _call(self.client.conversations_list, limit=1000, exclude_archived=True,
-                     types="public_channel,private_channel")
+        resp = _call(
+            self.client.conversations_list,
+            limit=1000,
+            exclude_archived=True,
+            types="public_channel,private_channel",
+        )
         for ch in resp.get("channels") or []:
             self._channel_ids[str(ch.get("name"))] = str(ch.get("id"))
         return self._channel_ids.get(name)
@@ -105,14 +130,21 @@ def _call(method: Any, **kwargs: Any) -> Any:
         code = str(resp.get("error") if isinstance(resp.data, dict) else resp.data)[:200]
         status = resp.status_code
         if status == 429 or status >= 500 or code in TRANSIENT_CODES:
-            raise TransientDeliveryError(f"Slack answered {status} {code}", code=code,
-                                         retry_after=_seconds(resp.headers.get("Retry-After")
-                                                              or resp.headers.get("retry-after"))
-                                         ) from exc
-        raise PermanentDeliveryError(f"Slack refused: {code}", code=code,
-                                     hint=_hint(code)) from exc
-    except (SlackRequestError, urllib.error.URLError, socket.timeout, ConnectionError,
-            OSError) as exc:
+            raise TransientDeliveryError(
+                f"Slack answered {status} {code}",
+                code=code,
+                retry_after=_seconds(
+                    resp.headers.get("Retry-After") or resp.headers.get("retry-after")
+                ),
+            ) from exc
+        raise PermanentDeliveryError(f"Slack refused: {code}", code=code, hint=_hint(code)) from exc
+    except (
+        TimeoutError,
+        SlackRequestError,
+        urllib.error.URLError,
+        ConnectionError,
+        OSError,
+    ) as exc:
         raise TransientDeliveryError(f"cannot reach Slack: {exc}"[:300], code="network") from exc
 
 
@@ -124,17 +156,20 @@ class WebhookSender:
 
     def post(self, message: Message, channel: str, alert_id: int) -> Posted:
         try:
-            resp = self.client.send(text=message.text, blocks=message.blocks,
-                                    unfurl_links=False, unfurl_media=False)
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-            raise TransientDeliveryError(f"cannot reach the webhook: {exc}"[:300],
-                                         code="network") from exc
+            resp = self.client.send(
+                text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+            )
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
+            raise TransientDeliveryError(
+                f"cannot reach the webhook: {exc}"[:300], code="network"
+            ) from exc
         body = (resp.body or "").strip()
         if resp.status_code == 200:
             return Posted(channel=None, ts=None)
         code = body
-        retry_after = _seconds((resp.headers or {}).get("Retry-After") or
-                               (resp.headers or {}).get("retry-after"))
+        retry_after = _seconds(
+            (resp.headers or {}).get("Retry-After") or (resp.headers or {}).get("retry-after")
+        )
         if body.startswith("{"):
             try:
                 data = json.loads(body)
@@ -143,10 +178,14 @@ class WebhookSender:
             except ValueError:
                 pass
         if resp.status_code == 429 or resp.status_code >= 500:
-            raise TransientDeliveryError(f"webhook answered {resp.status_code} {code}"[:300],
-                                         code=code, retry_after=retry_after)
-        raise PermanentDeliveryError(f"webhook refused: {resp.status_code} {code}"[:300],
-                                     code=code, hint=_hint(code))
+            raise TransientDeliveryError(
+                f"webhook answered {resp.status_code} {code}"[:300],
+                code=code,
+                retry_after=retry_after,
+            )
+        raise PermanentDeliveryError(
+            f"webhook refused: {resp.status_code} {code}"[:300], code=code, hint=_hint(code)
+        )
 
     def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
         return None  # a webhook cannot read back

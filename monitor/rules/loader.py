@@ -57,12 +57,22 @@ def load_rules(folder: Path | str, *, run_examples: bool = True) -> RuleSet:
     """Load, validate and compile; raises RuleError listing every problem."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise RuleError([RuleProblem(str(folder), 1, 1, "rules folder not found",
-                                     "set `rules:` in the config to the folder of rule files")])
+        raise RuleError(
+            [
+                RuleProblem(
+                    str(folder),
+                    1,
+                    1,
+                    "rules folder not found",
+                    "set `rules:` in the config to the folder of rule files",
+                )
+            ]
+        )
     loader = _Loader(folder)
     ruleset = loader.load()
     if run_examples:
         from .checks import check_examples, lint
+
         loader.problems += check_examples(ruleset, loader.example_marks)
         loader.problems += lint(ruleset, loader.term_marks)
     errors = [p for p in loader.problems if p.level == "error"]
@@ -83,8 +93,14 @@ class _Loader:
         self.example_marks: dict[tuple[str, str, int], tuple[str, int, int]] = {}
         self.term_marks: list[tuple[str, str, Atom, str, int, int]] = []  # rule, ctx, atom, file…
 
-    def problem(self, doc: YamlDoc | str, path: tuple[Any, ...], msg: str, hint: str = "",
-                level: str = "error") -> None:
+    def problem(
+        self,
+        doc: YamlDoc | str,
+        path: tuple[Any, ...],
+        msg: str,
+        hint: str = "",
+        level: str = "error",
+    ) -> None:
         if isinstance(doc, str):
             self.problems.append(RuleProblem(doc, 1, 1, msg, hint, level))
             return
@@ -93,16 +109,24 @@ class _Loader:
 
     def load(self) -> RuleSet:
         docs: list[YamlDoc] = []
-        for path in rule_files(self.folder):
+        for file in rule_files(self.folder):
             try:
-                doc = load_yaml_file(path)
+                doc = load_yaml_file(file)
             except YamlSyntaxError as exc:
-                self.problems.append(RuleProblem(exc.file, exc.line, exc.col, exc.message,
-                                                 "check indentation and quoting around here"))
+                self.problems.append(
+                    RuleProblem(
+                        exc.file,
+                        exc.line,
+                        exc.col,
+                        exc.message,
+                        "check indentation and quoting around here",
+                    )
+                )
                 continue
             for sub, line, col in doc.duplicate_keys:
-                self.problems.append(RuleProblem(doc.file, line, col,
-                                                 f"key {sub[-1]!r} is given twice", "keep one"))
+                self.problems.append(
+                    RuleProblem(doc.file, line, col, f"key {sub[-1]!r} is given twice", "keep one")
+                )
             docs.append(doc)
         list_docs = [d for d in docs if Path(d.file).parent.name == "lists"]
         exc_docs = [d for d in docs if Path(d.file).name in ("exceptions.yaml", "exceptions.yml")]
@@ -117,8 +141,12 @@ class _Loader:
             for rule, path in self._rules_in(doc):
                 if rule.id in where:
                     first = where[rule.id]
-                    self.problem(doc, (*path, "id"), f"duplicate rule id {rule.id!r}",
-                                 f"already used at {first[0]}:{first[1]}; ids must be unique")
+                    self.problem(
+                        doc,
+                        (*path, "id"),
+                        f"duplicate rule id {rule.id!r}",
+                        f"already used at {first[0]}:{first[1]}; ids must be unique",
+                    )
                     continue
                 where[rule.id] = (doc.file, doc.locate(path)[0])
                 rules.append(rule)
@@ -129,8 +157,14 @@ class _Loader:
         exc_node, exc_feeds = self._load_exceptions(exc_docs)
         engine = Engine(self.atoms, compiled, exc_node, exc_feeds)
         lists = {name: self._safe_expand(name) for name in self.lists}
-        return RuleSet(engine=engine, rules=rules, files={}, lists=lists,
-                       signature=signature(self.folder), locations=where)
+        return RuleSet(
+            engine=engine,
+            rules=rules,
+            files={},
+            lists=lists,
+            signature=signature(self.folder),
+            locations=where,
+        )
 
     # -- lists --------------------------------------------------------------------
 
@@ -143,8 +177,12 @@ class _Loader:
             return
         name = model.name or Path(doc.file).stem
         if name in self.lists:
-            self.problem(doc, ("name",), f"list {name!r} is defined twice",
-                         f"first in {self.list_docs[name][0].file}")
+            self.problem(
+                doc,
+                ("name",),
+                f"list {name!r} is defined twice",
+                f"first in {self.list_docs[name][0].file}",
+            )
             return
         self.lists[name] = model
         self.list_docs[name] = (doc, ())
@@ -154,13 +192,21 @@ class _Loader:
             doc = self.list_docs[name][0]
             for i, parent in enumerate(model.extends):
                 if parent not in self.lists:
-                    self.problem(doc, ("extends", i), f"list {name!r} extends unknown list "
-                                 f"{parent!r}", _did_you_mean(parent, self.lists))
+                    self.problem(
+                        doc,
+                        ("extends", i),
+                        f"list {name!r} extends unknown list {parent!r}",
+                        _did_you_mean(parent, self.lists),
+                    )
             try:
                 self._expand_list(name, set())
             except RecursionError:
-                self.problem(doc, ("extends",), f"list {name!r} extends itself through a cycle",
-                             "remove one `extends` entry from the cycle")
+                self.problem(
+                    doc,
+                    ("extends",),
+                    f"list {name!r} extends itself through a cycle",
+                    "remove one `extends` entry from the cycle",
+                )
 
     def _safe_expand(self, name: str) -> list[Any]:
         try:
@@ -195,8 +241,12 @@ class _Loader:
         out = []
         for item, path in items:
             if not isinstance(item, dict):
-                self.problem(doc, path, "a rule must be a mapping with id, title, severity, match",
-                             "see rules/README.md for an example")
+                self.problem(
+                    doc,
+                    path,
+                    "a rule must be a mapping with id, title, severity, match",
+                    "see rules/README.md for an example",
+                )
                 continue
             rule = self._validate(S.Rule, item, doc, path)
             if rule is not None:
@@ -207,8 +257,7 @@ class _Loader:
                         self.example_marks[(rule.id, kind, i)] = (doc.file, line, col)
         return out
 
-    def _validate(self, model: type[M], data: Any, doc: YamlDoc,
-                               path: tuple[Any, ...]) -> M | None:
+    def _validate(self, model: type[M], data: Any, doc: YamlDoc, path: tuple[Any, ...]) -> M | None:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -217,7 +266,9 @@ class _Loader:
                 self.problem(doc, path + loc, _message(err), _hint(err, model, loc, data))
             return None
 
-    def _compile_rule(self, rule: S.Rule, doc: YamlDoc, path: tuple[Any, ...]) -> CompiledRule | None:
+    def _compile_rule(
+        self, rule: S.Rule, doc: YamlDoc, path: tuple[Any, ...]
+    ) -> CompiledRule | None:
         before = len(self.problems)
         node = self._node(rule.match, doc, (*path, "match"), rule.id, "match")
         if len(self.problems) > before or node is None:
@@ -225,13 +276,26 @@ class _Loader:
         positive = frozenset(_positive(node))
         is_open = _can_match_empty(node)
         if is_open:
-            self.problem(doc, (*path, "match"), f"rule {rule.id!r} matches items that contain "
-                         "none of its terms", "add an `all` or `any` next to `none`")
+            self.problem(
+                doc,
+                (*path, "match"),
+                f"rule {rule.id!r} matches items that contain none of its terms",
+                "add an `all` or `any` next to `none`",
+            )
             return None
         return CompiledRule(
-            id=rule.id, title=rule.title, severity=Severity.parse(rule.severity),
-            channel=rule.channel, digest=rule.digest, fields=tuple(rule.fields), condition=node,
-            positive=positive, open=False, file=doc.file, tags=tuple(rule.tags),
+            id=rule.id,
+            title=rule.title,
+            severity=Severity.parse(rule.severity),
+            channel=rule.channel,
+            digest=rule.digest,
+            fields=tuple(rule.fields),
+            condition=node,
+            positive=positive,
+            open=False,
+            file=doc.file,
+            tags=tuple(rule.tags),
+            extra_fields=tuple(sorted(_narrowed_fields(node))),
         )
 
     def _atom(self, atom: Atom) -> int:
@@ -240,8 +304,15 @@ class _Loader:
             self.atoms.append(atom)
         return self.atom_ids[atom]
 
-    def _node(self, value: Any, doc: YamlDoc, path: tuple[Any, ...], rule: str, ctx: str,
-              stack: tuple[str, ...] = ()) -> Node | None:
+    def _node(
+        self,
+        value: Any,
+        doc: YamlDoc,
+        path: tuple[Any, ...],
+        rule: str,
+        ctx: str,
+        stack: tuple[str, ...] = (),
+    ) -> Node | None:
         try:
             if isinstance(value, str):
                 atom = word_atom(value)
@@ -271,25 +342,37 @@ class _Loader:
         for key in ("all", "any", "none"):
             children = getattr(value, key)
             if children:
-                kids = [self._node(c, doc, (*path, key, i), rule, key, stack)
-                        for i, c in enumerate(children)]
+                kids = [
+                    self._node(c, doc, (*path, key, i), rule, key, stack)
+                    for i, c in enumerate(children)
+                ]
                 if any(k is None for k in kids):
                     return None
                 parts.append((key, key, kids))
         if value.of is not None and value.at_least is not None:
-            kids = [self._node(c, doc, (*path, "of", i), rule, "of", stack)
-                    for i, c in enumerate(value.of)]
+            kids = [
+                self._node(c, doc, (*path, "of", i), rule, "of", stack)
+                for i, c in enumerate(value.of)
+            ]
             if any(k is None for k in kids):
                 return None
             parts.append(("atl", f"at_least {value.at_least}", value.at_least, kids))
-        return parts[0] if len(parts) == 1 else ("all", "all of", parts)
+        node: Node = parts[0] if len(parts) == 1 else ("all", "all of", parts)
+        if value.fields:
+            node = ("in", tuple(value.fields), node)
+        return node
 
-    def _list_node(self, name: str, doc: YamlDoc, path: tuple[Any, ...], rule: str,
-                   stack: tuple[str, ...]) -> Node | None:
+    def _list_node(
+        self, name: str, doc: YamlDoc, path: tuple[Any, ...], rule: str, stack: tuple[str, ...]
+    ) -> Node | None:
         if name not in self.lists:
-            self.problem(doc, (*path, "list"), f"undefined list {name!r}",
-                         _did_you_mean(name, self.lists) or "create rules/lists/"
-                         f"{name}.yaml with a `terms:` list")
+            self.problem(
+                doc,
+                (*path, "list"),
+                f"undefined list {name!r}",
+                _did_you_mean(name, self.lists)
+                or f"create rules/lists/{name}.yaml with a `terms:` list",
+            )
             return None
         ldoc = self.list_docs[name][0]
         kids: list[Node] = []
@@ -334,9 +417,22 @@ def _positive(node: Node) -> set[int]:
         return {node[1], node[2]}
     if kind == "none":
         return set()
+    if kind == "in":
+        return _positive(node[2])
     out: set[int] = set()
     for child in node[-1]:
         out |= _positive(child)
+    return out
+
+
+def _narrowed_fields(node: Node) -> set[str]:
+    if node[0] in ("t", "near"):
+        return set()
+    if node[0] == "in":
+        return set(node[1]) | _narrowed_fields(node[2])
+    out: set[str] = set()
+    for child in node[-1]:
+        out |= _narrowed_fields(child)
     return out
 
 
@@ -344,6 +440,8 @@ def _can_match_empty(node: Node) -> bool:
     kind = node[0]
     if kind in ("t", "near"):
         return False
+    if kind == "in":
+        return _can_match_empty(node[2])
     children = node[-1]
     if kind == "none":
         return True
@@ -351,7 +449,7 @@ def _can_match_empty(node: Node) -> bool:
         return any(_can_match_empty(c) for c in children)
     if kind == "all":
         return all(_can_match_empty(c) for c in children)
-    return sum(_can_match_empty(c) for c in children) >= node[2]
+    return bool(sum(_can_match_empty(c) for c in children) >= node[2])
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -359,10 +457,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     out: list[Any] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+        if (isinstance(cur, dict) and part in cur) or (
+            isinstance(cur, list) and isinstance(part, int) and part < len(cur)
+        ):
             out.append(part)
             cur = cur[part]
         elif part in _TAGS:
@@ -383,7 +480,9 @@ def _message(err: Any) -> str:
         return f"missing key {key!r}"
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
-        return f"a `{ctx.get('tag')}` term is not allowed here (allowed: {ctx.get('expected_tags')})"
+        return (
+            f"a `{ctx.get('tag')}` term is not allowed here (allowed: {ctx.get('expected_tags')})"
+        )
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{key}: {msg}" if isinstance(key, str) and key else msg
 
@@ -394,9 +493,24 @@ def _hint(err: Any, model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> 
             return "allowed: " + str(err.get("ctx", {}).get("expected", ""))
         return ""
     key = str(loc[-1])
-    known = set(S.Rule.model_fields) | set(S.Condition.model_fields) | {
-        "list", "case", "regex", "near", "within", "case_sensitive", "match", "no_match",
-        "terms", "extends", "name", "feeds"}
+    known = (
+        set(S.Rule.model_fields)
+        | set(S.Condition.model_fields)
+        | {
+            "list",
+            "case",
+            "regex",
+            "near",
+            "within",
+            "case_sensitive",
+            "match",
+            "no_match",
+            "terms",
+            "extends",
+            "name",
+            "feeds",
+        }
+    )
     return _did_you_mean(key, known) or "remove it, or check the rule reference in rules/README.md"
 
 

@@ -87,6 +87,9 @@ class Condition(_Model):
     none: list[Node] | None = Field(None, description="No item may match.")
     at_least: int | None = Field(None, ge=1, description="With `of`: at least this many match.")
     of: list[Node] | None = Field(None, description="The items counted by `at_least`.")
+    fields: list[Literal[FIELDS]] | None = Field(  # type: ignore[valid-type]
+        None, description="Look for this condition's terms only in these fields.", min_length=1
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Condition:
@@ -114,8 +117,11 @@ class Examples(_Model):
 
 
 class Rule(_Model):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80,
-                    description="Unique id: lower case, digits, - _ .")
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        max_length=80,
+        description="Unique id: lower case, digits, - _ .",
+    )
     title: str = Field(min_length=1, max_length=150)
     severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         description="critical, high and medium alert; low and info only go to digests."
@@ -143,8 +149,9 @@ class TermList(_Model):
 
 class Exceptions(_Model):
     feeds: list[str] = Field(default_factory=list, description="Feeds whose items never alert.")
-    terms: list[Node] = Field(default_factory=list,
-                              description="Items matching any of these never alert.")
+    terms: list[Node] = Field(
+        default_factory=list, description="Items matching any of these never alert."
+    )
 
 
 for _model in (NearTerm, Condition, Rule, TermList, Exceptions):
