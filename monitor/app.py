@@ -18,11 +18,14 @@ from .deliver.outbox import DeliveryReport, Outbox
 from .deliver.slack import BotSender, ConsoleSender, Sender, WebhookSender
 from .errors import ConfigError, RuleError
 from .fetch import Fetcher
+from .ops import Ops
 from .pipeline import FeedOutcome, Poller, PollReport
 from .rules import Engine, RuleSet, load_rules, signature
 from .store import Store
+from .stories import StoryIndex
 
 log = structlog.get_logger("monitor")
+WARM_ENTRIES = 20_000  # recent entries counted for word rarity when the index is rebuilt
 
 
 def make_sender(
@@ -83,9 +86,30 @@ class Monitor:
             user_agent=f.user_agent,
             pool_size=f.concurrency,
         )
-        self.poller = Poller(self.settings, self.store, self.fetcher, self.engine, self.clock)
+        self.grouper = self._story_index() if self.settings.stories.enabled else None
+        self.ops = Ops(self.store, self.settings, self.clock)
+        self.poller = Poller(
+            self.settings,
+            self.store,
+            self.fetcher,
+            self.engine,
+            self.clock,
+            grouper=self.grouper,
+            on_stored=self.ops.after_poll,
+        )
         feeds = [(feed.name, feed.url) for feed in self.settings.feeds if feed.enabled]
         self.store.sync_feeds(feeds, self.clock())
+
+    def _story_index(self) -> StoryIndex:
+        """Rebuilt from the database, so a restart keeps grouping with earlier alerts."""
+        cfg = self.settings.stories
+        index = StoryIndex(window=cfg.window.total_seconds(), threshold=cfg.threshold)
+        for entry in self.store.recent_entries(WARM_ENTRIES):
+            index.observe(entry)
+        since = self.clock() - cfg.window.total_seconds()
+        for entry_id, story_id, entry, at in self.store.recent_story_items(since):
+            index.add(str(entry_id), str(story_id), entry, at)
+        return index
 
     @classmethod
     def open(
@@ -117,21 +141,32 @@ class Monitor:
         if due_only:
             due = set(self.store.due_feeds(self.clock()))
             feeds = [f for f in feeds if f.name in due]
-        return self.poller.poll(feeds, stop=stop, progress=progress)
+        report = self.poller.poll(feeds, stop=stop, progress=progress)
+        self.ops.check_feeds()
+        return report
 
-    def deliver(
-        self, *, wait_out_429: bool, stop: Callable[[], bool] = lambda: False
-    ) -> DeliveryReport:
-        d = self.settings.delivery
-        outbox = Outbox(
+    def outbox(self, *, wait_out_429: bool) -> Outbox:
+        d, slack = self.settings.delivery, self.settings.slack
+        return Outbox(
             self.store,
             self.sender,
             wait_out_429=wait_out_429,
             max_wait=d.max_wait_429.total_seconds(),
             max_backoff=d.max_backoff.total_seconds(),
+            breaker=slack.breaker,
+            mentions=slack.mentions,
             clock=self.clock,
         )
-        return outbox.deliver(stop)
+
+    def deliver(
+        self, *, wait_out_429: bool, stop: Callable[[], bool] = lambda: False
+    ) -> DeliveryReport:
+        report = self.outbox(wait_out_429=wait_out_429).deliver(stop)
+        self.ops.slack({e.code for e in report.permanent}, report.sent)
+        return report
+
+    def send_digests(self) -> DeliveryReport:
+        return self.outbox(wait_out_429=False).send_digests(self.settings.slack.digest_hour)
 
     def reload_rules_if_changed(self) -> bool:
         """Live reload: a bad edit never takes effect; the last good rules stay."""
@@ -144,6 +179,7 @@ class Monitor:
             self.ruleset.signature = current  # report each broken state once
             text = "\n".join(str(p) for p in exc.problems if p.level == "error")
             self.store.set_meta("rules_error", text)
+            self.ops.rules(text)
             log.error(
                 "rules.invalid",
                 error=str(exc),
@@ -153,5 +189,6 @@ class Monitor:
             return False
         self.ruleset = fresh
         self.store.set_meta("rules_error", None)
+        self.ops.rules(None)
         log.info("rules.reloaded", rules=len(fresh.rules))
         return True

@@ -90,6 +90,8 @@ def once(config_file: str | None) -> None:
             with PollProgress(len(monitor.feeds())) as progress:
                 report = monitor.poll(due_only=False, progress=progress.advance)
             delivered = monitor.deliver(wait_out_429=True)
+            digests = monitor.send_digests()
+            delivered.sent += digests.sent
             counts = monitor.store.alert_counts()
         finally:
             monitor.close()
@@ -165,5 +167,10 @@ def health(config_file: str | None, max_age: int) -> None:
 
 
 from .cli_rules import rules  # noqa: E402  (registers the `rules` group)
+from .cli_stories import list_mutes, mute, stories, unmute  # noqa: E402
 
 main.add_command(rules)
+main.add_command(stories)
+main.add_command(mute)
+main.add_command(unmute)
+main.add_command(list_mutes)

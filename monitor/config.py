@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -69,14 +70,44 @@ class SlackConfig(_Strict):
     max_alerts_per_poll: int = Field(
         20, ge=1, description="More alerts from one poll are summed up."
     )
+    digests: dict[str, Literal["hourly", "daily"]] = Field(
+        default_factory=lambda: {"low": "daily", "info": "daily"},  # type: ignore[arg-type]
+        description="Severities collected into a digest instead of alerting at once.",
+    )
+    digest_hour: int = Field(8, ge=0, le=23, description="UTC hour when daily digests go out.")
+    mentions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Who to mention per severity: Slack user (U…) or user-group (S…) ids.",
+    )
+    breaker: int = Field(
+        20, ge=2, description="More alerts than this to one channel at once: one digest instead."
+    )
 
-    @field_validator("severity_channels")
+    @field_validator("severity_channels", "digests", "mentions")
     @classmethod
-    def _known_severities(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_severities(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
             if key not in SEVERITIES:
                 raise ValueError(f"unknown severity {key!r}; use one of {', '.join(SEVERITIES)}")
         return value
+
+    @field_validator("mentions")
+    @classmethod
+    def _mention_ids(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for ids in value.values():
+            for mention in ids:
+                if not re.fullmatch(r"[UWS][A-Z0-9]{2,20}", mention):
+                    raise ValueError(
+                        f"{mention!r} is not a Slack user (U…/W…) or user-group (S…) id; "
+                        "find it in the member's or group's profile, 'Copy member ID'"
+                    )
+        return value
+
+
+class StoriesConfig(_Strict):
+    window: Duration = Field(timedelta(hours=72), description="Reports this close join a story.")
+    threshold: float = Field(0.26, gt=0, lt=1, description="Similarity needed to join a story.")
+    enabled: bool = Field(True, description="false: every alert stands alone.")
 
 
 class FetchConfig(_Strict):
@@ -114,6 +145,7 @@ class Settings(BaseSettings):
     defaults: Defaults = Defaults()
     fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    stories: StoriesConfig = StoriesConfig()
     feeds: list[FeedConfig] = Field(default_factory=list)
 
     @classmethod

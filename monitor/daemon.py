@@ -23,6 +23,7 @@ from .app import Monitor
 log = structlog.get_logger("daemon")
 DELIVERY_EVERY = 5.0
 HOUSEKEEPING_EVERY = 3600.0
+DIGEST_EVERY = 300.0
 
 
 class Daemon:
@@ -57,10 +58,16 @@ class Daemon:
         if not self.stopping.is_set():
             self.monitor.deliver(wait_out_429=False, stop=self.stopping.is_set)
 
+    def digests(self) -> None:
+        if not self.stopping.is_set():
+            self.monitor.send_digests()
+
     def housekeeping(self) -> None:
         m = self.monitor
         cutoff = time.time() - m.settings.retention.total_seconds()
         pruned = m.store.prune(cutoff)
+        if m.grouper is not None:
+            m.grouper.expire(time.time())
         m.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         log.info("housekeeping", pruned=pruned)
 
@@ -81,6 +88,13 @@ class Daemon:
             seconds=DELIVERY_EVERY,
             id="deliver",
             next_run_time=now + timedelta(seconds=1),
+        )
+        self.scheduler.add_job(
+            self.digests,
+            "interval",
+            seconds=DIGEST_EVERY,
+            id="digests",
+            next_run_time=now + timedelta(seconds=30),
         )
         self.scheduler.add_job(
             self.housekeeping,

@@ -21,7 +21,7 @@ from .fetch import Fetcher, Validators
 from .models import Entry, FetchResult, Match, ParsedFeed, Severity
 from .parse import parse_feed
 from .rules import Engine
-from .store import FeedState, NewAlert, Store
+from .store import FeedState, Grouper, NewAlert, PollResult, Store
 
 log = structlog.get_logger("poll")
 
@@ -58,6 +58,8 @@ class Poller:
     fetcher: Fetcher
     engine: Callable[[], Engine]  # the current rules, which may be reloaded between polls
     clock: Callable[[], float] = time.time
+    grouper: Grouper | None = None  # story grouping; None: every alert stands alone
+    on_stored: Callable[[str, PollResult], None] | None = None  # ops checks (GUID churn)
 
     def poll(
         self,
@@ -136,7 +138,7 @@ class Poller:
             return FeedOutcome(feed.name, result.status)
         first_poll = state is None or not state.first_polled
         new = self._match(feed, parsed.entries, now, first_poll)
-        fresh, alert_ids = self.store.record_poll(
+        stored = self.store.record_poll(
             feed.name,
             now,
             now + interval,
@@ -145,7 +147,11 @@ class Poller:
             last_modified=result.last_modified,
             content_hash=result.content_hash,
             max_alerts=self.settings.slack.max_alerts_per_poll,
+            grouper=self.grouper,
         )
+        fresh, alert_ids = stored.fresh, stored.alerts
+        if self.on_stored is not None:
+            self.on_stored(feed.name, stored)
         if parsed.warning:
             log.info("feed.malformed", feed=feed.name, warning=parsed.warning)
         log.info(
@@ -176,9 +182,17 @@ class Poller:
                     matches=matches,
                     channel=self._channel(feed, matches),
                     alertable=alertable,
+                    digest=self._digest(matches),
                 )
             )
         return out
+
+    def _digest(self, matches: tuple[Match, ...]) -> str | None:
+        """A rule's own `digest:` wins; else the severity's entry in slack.digests."""
+        if not matches:
+            return None
+        top = matches[0]
+        return top.digest or self.settings.slack.digests.get(Severity(top.severity).label)
 
     def _channel(self, feed: FeedConfig, matches: tuple[Match, ...]) -> str:
         slack = self.settings.slack

@@ -24,6 +24,9 @@ def collect(settings: Settings) -> dict[str, Any]:
             "failed": [],
             "rules_error": None,
             "heartbeat_age": None,
+            "mutes": [],
+            "problems": [],
+            "stories": [],
         }
     now = time.time()
     with Store(settings.database) as store:
@@ -43,7 +46,32 @@ def collect(settings: Settings) -> dict[str, Any]:
             for s in store.feed_states()
         ]
         beat = store.get_meta("heartbeat")
+        from . import mutes
+        from .ops import Ops
+
         return {
+            "mutes": [
+                {"kind": m.kind, "value": m.value, "until": m.until, "reason": m.reason}
+                for m in mutes.active(store, now)
+            ],
+            "problems": [
+                {"key": k, "since_ago": now - since, "detail": d}
+                for k, since, d in Ops(store, settings).firing()
+            ],
+            "stories": [
+                dict(
+                    zip(
+                        ("id", "title", "items", "outlets", "last_ago"),
+                        (r[0], r[1], r[2], r[3], now - r[4]),
+                        strict=True,
+                    )
+                )
+                for r in store.conn.execute(
+                    "SELECT id, title, items, outlets, last_at FROM stories WHERE items > 1 "
+                    "AND last_at > ? ORDER BY last_at DESC LIMIT 10",
+                    (now - 72 * 3600,),
+                )
+            ],
             "database": str(settings.database),
             "feeds": feeds,
             "alerts": store.alert_counts(),
@@ -104,6 +132,26 @@ def show(data: dict[str, Any], console: Console) -> None:
         console.print(
             f"  [red]{a['state']}[/] #{a['id']} {a['rule']} → {a['channel']}: "
             f"{a['error']} · {a['title'][:80]}",
+            markup=True,
+        )
+    for story in data["stories"]:
+        console.print(
+            f"[bold]story[/] #{story['id']} reported {story['items']} times: {story['title'][:80]}",
+            markup=False,
+        )
+    for mute in data["mutes"]:
+        until = (
+            "forever" if mute["until"] is None else "for " + _fmt(mute["until"] - time.time(), "")
+        )
+        console.print(
+            f"[yellow]muted[/] {mute['kind']} {mute['value']} {until}"
+            + (f" ({mute['reason']})" if mute["reason"] else ""),
+            markup=True,
+        )
+    for problem in data["problems"]:
+        console.print(
+            f"[red]problem[/] {problem['key']} since {_fmt(problem['since_ago'])}: "
+            f"{problem['detail']}",
             markup=True,
         )
     if data["rules_error"]:

@@ -16,11 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from .models import Entry, Match, Severity
+from .stories import Decision
 
 SCHEMA = [
     # 1: the first schema
@@ -55,11 +56,34 @@ SCHEMA = [
     CREATE INDEX alerts_state ON alerts (state, next_attempt_at);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
     """,
+    # 2: stories (one alert per story, follow-ups in its thread), mutes, ops alert state
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY, title TEXT NOT NULL, created_at REAL NOT NULL,
+        last_at REAL NOT NULL, severity INTEGER NOT NULL, channel TEXT NOT NULL,
+        outlets TEXT NOT NULL DEFAULT '[]', items INTEGER NOT NULL DEFAULT 1,
+        slack_channel TEXT, slack_ts TEXT, needs_update INTEGER NOT NULL DEFAULT 0
+    );
+    ALTER TABLE alerts ADD COLUMN story_id INTEGER REFERENCES stories (id);
+    ALTER TABLE alerts ADD COLUMN role TEXT NOT NULL DEFAULT 'root';
+    ALTER TABLE alerts ADD COLUMN broadcast INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE alerts ADD COLUMN digest TEXT;
+    CREATE INDEX alerts_story ON alerts (story_id);
+    CREATE TABLE mutes (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL,
+        until REAL, reason TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL
+    );
+    CREATE TABLE ops_state (
+        key TEXT PRIMARY KEY, firing INTEGER NOT NULL, since REAL NOT NULL, detail TEXT
+    );
+    ALTER TABLE feeds ADD COLUMN dup_streak INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 # Outbox states: pending → sending → sent | failed; "digest" waits for a digest run;
 # "sending" left behind by a crash is "in doubt" until checked against Slack.
 PENDING, SENDING, SENT, FAILED, DIGEST = "pending", "sending", "sent", "failed", "digest"
+MUTED = "muted"  # recorded and grouped, never posted
 
 
 def ts(value: datetime | None) -> float | None:
@@ -94,6 +118,24 @@ class NewAlert:
     matches: tuple[Match, ...]
     channel: str
     alertable: bool  # False: record the entry, but do not alert (too old, first poll, …)
+    digest: str | None = None  # "hourly" | "daily": collect instead of alerting now
+
+
+class Grouper(Protocol):
+    """Decides which story a new item belongs to (monitor.stories.StoryIndex)."""
+
+    def observe(self, entry: Entry) -> None: ...
+
+    def decide(self, key: str, entry: Entry, at: float) -> Decision: ...
+
+    def add(self, key: str, story: str, entry: Entry, at: float) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    fresh: int  # entries never seen before
+    alerts: list[int]  # outbox rows created
+    repeats: int  # "new" entries whose URL was seen before (GUID churn)
 
 
 class Store:
@@ -221,10 +263,12 @@ class Store:
         last_modified: str | None,
         content_hash: str | None,
         max_alerts: int,
-    ) -> tuple[int, list[int]]:
-        """Store a successful poll in one transaction. Returns (entries new, alert ids)."""
+        grouper: Grouper | None = None,
+    ) -> PollResult:
+        """Store a successful poll in one transaction: new entries, their story, their
+        alerts (at most ``max_alerts`` posted now, the rest summed up in one)."""
         created: list[int] = []
-        fresh = 0
+        fresh = repeats = posted = 0
         overflow: list[NewAlert] = []
         with self.transaction() as conn:
             for item in new:
@@ -248,7 +292,9 @@ class Store:
                 if cur.rowcount != 1:
                     continue  # seen before under this key
                 fresh += 1
-                entry_id = cur.lastrowid
+                entry_id = int(cur.lastrowid or 0)
+                if grouper is not None:
+                    grouper.observe(e)
                 if (
                     e.url_key
                     and conn.execute(
@@ -256,18 +302,24 @@ class Store:
                         (e.url_key, entry_id),
                     ).fetchone()
                 ):
+                    repeats += 1
                     continue  # the same article, seen before (another feed, or a new guid)
-                if not item.matches:
+                if not item.matches or not item.alertable:
                     continue
-                top = item.matches[0]
-                if not item.alertable:
-                    continue
-                if not top.severity.alerts:
-                    created.append(self._queue(conn, entry_id, item, now, DIGEST))
-                elif len(created) < max_alerts:
-                    created.append(self._queue(conn, entry_id, item, now, PENDING))
-                else:
-                    overflow.append(item)
+                story_id, role, broadcast, grouping = self._story(
+                    conn, grouper, entry_id, item, now
+                )
+                state = self._state(conn, item, story_id, now)
+                if state == PENDING and role == "root":
+                    if posted >= max_alerts:
+                        overflow.append(item)
+                        continue
+                    posted += 1
+                created.append(
+                    self._queue(
+                        conn, entry_id, item, now, state, story_id, role, broadcast, grouping
+                    )
+                )
             if overflow:
                 created.append(self._queue_summary(conn, name, overflow, now))
             conn.execute(
@@ -276,12 +328,94 @@ class Store:
                 "etag = ?, last_modified = ?, content_hash = ?, "
                 "entries_seen = entries_seen + ?, last_new_at = CASE WHEN ? > 0 THEN ? "
                 "ELSE last_new_at END WHERE name = ?",
-                (now, now, next_poll, etag, last_modified, content_hash, fresh, fresh, now, name),
+                (
+                    now,
+                    now,
+                    next_poll,
+                    etag,
+                    last_modified,
+                    content_hash,
+                    fresh,
+                    fresh - repeats,
+                    now,
+                    name,
+                ),
             )
-        return fresh, created
+        return PollResult(fresh, created, repeats)
+
+    def _story(
+        self,
+        conn: sqlite3.Connection,
+        grouper: Grouper | None,
+        entry_id: int,
+        item: NewAlert,
+        now: float,
+    ) -> tuple[int | None, str, bool, dict[str, Any]]:
+        """Join the story this item reports, or open a new one. Returns
+        (story id, role, broadcast, grouping evidence)."""
+        if grouper is None:
+            return None, "root", False, {}
+        e, top = item.entry, item.matches[0]
+        at = e.published.timestamp() if e.published else now
+        decision = grouper.decide(str(entry_id), e, at)
+        row = None
+        if decision.joined and decision.story.isdigit():
+            row = conn.execute(
+                "SELECT id, severity, outlets FROM stories WHERE id = ?", (int(decision.story),)
+            ).fetchone()
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO stories (title, created_at, last_at, severity, channel, outlets) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (e.title, now, now, int(top.severity), item.channel, json.dumps([e.feed])),
+            )
+            story_id = int(cur.lastrowid or 0)
+            grouper.add(str(entry_id), str(story_id), e, at)
+            return story_id, "root", False, {}
+        story_id, severity, outlets = row[0], row[1], json.loads(row[2])
+        if e.feed not in outlets:
+            outlets.append(e.feed)
+        conn.execute(
+            "UPDATE stories SET last_at = ?, severity = max(severity, ?), outlets = ?, "
+            "items = items + 1 WHERE id = ?",
+            (now, int(top.severity), json.dumps(outlets), story_id),
+        )
+        grouper.add(str(entry_id), str(story_id), e, at)
+        evidence = {"score": decision.score, "shared": list(decision.shared)}
+        return story_id, "followup", int(top.severity) > severity, evidence
+
+    def _state(
+        self, conn: sqlite3.Connection, item: NewAlert, story_id: int | None, now: float
+    ) -> str:
+        top = item.matches[0]
+        if self._muted(conn, item.entry.feed, top.rule_id, story_id, now):
+            return MUTED
+        if item.digest or not top.severity.alerts:
+            return DIGEST
+        return PENDING
+
+    def _muted(
+        self, conn: sqlite3.Connection, feed: str, rule: str, story: int | None, now: float
+    ) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM mutes WHERE (until IS NULL OR until > ?) AND ("
+            "(kind = 'feed' AND value = ?) OR (kind = 'rule' AND value = ?) OR "
+            "(kind = 'story' AND value = ?)) LIMIT 1",
+            (now, feed, rule, str(story) if story is not None else ""),
+        ).fetchone()
+        return row is not None
 
     def _queue(
-        self, conn: sqlite3.Connection, entry_id: int | None, item: NewAlert, now: float, state: str
+        self,
+        conn: sqlite3.Connection,
+        entry_id: int | None,
+        item: NewAlert,
+        now: float,
+        state: str,
+        story_id: int | None = None,
+        role: str = "root",
+        broadcast: bool = False,
+        grouping: dict[str, Any] | None = None,
     ) -> int:
         top = item.matches[0]
         e = item.entry
@@ -292,10 +426,13 @@ class Store:
             "feed": e.feed,
             "published": ts(e.published),
             "matches": [_match_json(m) for m in item.matches],
+            "grouping": grouping or {},
         }
+        digest = item.digest or (None if top.severity.alerts else "daily")
         cur = conn.execute(
             "INSERT INTO alerts (entry_id, kind, feed, rule_id, severity, channel, state, "
-            "created_at, payload) VALUES (?, 'alert', ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, payload, story_id, role, broadcast, digest) "
+            "VALUES (?, 'alert', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry_id,
                 e.feed,
@@ -305,6 +442,10 @@ class Store:
                 state,
                 now,
                 json.dumps(payload, ensure_ascii=False),
+                story_id,
+                role,
+                int(broadcast),
+                digest,
             ),
         )
         return int(cur.lastrowid or 0)
@@ -391,6 +532,90 @@ class Store:
                 "UPDATE alerts SET state = ?, last_error = ? WHERE id = ?",
                 (FAILED, error[:500], alert_id),
             )
+
+    def mark_many_sent(
+        self, ids: Sequence[int], now: float, channel: str | None, slack_ts: str | None
+    ) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE alerts SET state = ?, sent_at = ?, slack_channel = ?, slack_ts = ?, "
+                "last_error = NULL WHERE id = ?",
+                [(SENT, now, channel, slack_ts, i) for i in ids],
+            )
+
+    def defer(self, alert_id: int, next_at: float) -> None:
+        """Try later without counting an attempt (a follow-up waiting for its root)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE alerts SET next_attempt_at = ? WHERE id = ?", (next_at, alert_id))
+
+    def digest_alerts(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM alerts WHERE state = ? ORDER BY id", (DIGEST,))
+        return [_row(r, rows.description) for r in rows.fetchall()]
+
+    # -- stories --------------------------------------------------------------------------
+
+    def story(self, story_id: int | None) -> dict[str, Any] | None:
+        if story_id is None:
+            return None
+        cur = self.conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        out = {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+        out["outlets"] = json.loads(out["outlets"])
+        return out
+
+    def story_root(self, story_id: int) -> dict[str, Any] | None:
+        cur = self.conn.execute(
+            "SELECT * FROM alerts WHERE story_id = ? AND role = 'root' ORDER BY id LIMIT 1",
+            (story_id,),
+        )
+        row = cur.fetchone()
+        return _row(row, cur.description) if row else None
+
+    def set_story_message(self, story_id: int, channel: str | None, slack_ts: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE stories SET slack_channel = ?, slack_ts = ? WHERE id = ?",
+                (channel, slack_ts, story_id),
+            )
+
+    def mark_story_dirty(self, story_id: int, dirty: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE stories SET needs_update = ? WHERE id = ?", (int(dirty), story_id))
+
+    def dirty_stories(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT id FROM stories WHERE needs_update = 1 AND slack_ts IS NOT NULL"
+        )
+        return [r[0] for r in rows]
+
+    def recent_story_items(self, since: float) -> Iterator[tuple[int, int, Entry, float]]:
+        """(entry id, story id, entry, time) of alerts grouped since ``since``, for the index."""
+        rows = self.conn.execute(
+            "SELECT e.id, a.story_id, e.feed, e.key, e.url_key, e.link, e.title, e.summary, "
+            "e.published, a.created_at FROM alerts a JOIN entries e ON e.id = a.entry_id "
+            "WHERE a.story_id IS NOT NULL AND a.created_at >= ? ORDER BY a.id",
+            (since,),
+        )
+        for r in rows:
+            entry = Entry(
+                feed=r[2],
+                key=r[3],
+                url_key=r[4],
+                link=r[5],
+                title=r[6],
+                summary=r[7],
+                published=dt(r[8]),
+            )
+            yield r[0], r[1], entry, r[8] if r[8] is not None else r[9]
+
+    def recent_entries(self, limit: int) -> Iterator[Entry]:
+        rows = self.conn.execute(
+            "SELECT feed, key, title, summary FROM entries ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        for r in rows:
+            yield Entry(feed=r[0], key=r[1], url_key="", link="", title=r[2], summary=r[3])
 
     def alert_counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT state, count(*) FROM alerts GROUP BY state")

@@ -94,8 +94,11 @@ def titles(slack: FakeSlack) -> collections.Counter[str]:
 
 
 def story(i: int, feed: str) -> Item:
+    """A distinct event: each names its own (made-up) company."""
+    letters = "".join(chr(97 + int(c)) if c.isdigit() else c for c in feed)
+    company = f"{letters.capitalize()}{chr(97 + i)}tronics"
     return Item(
-        f"Ransomware attack on supplier {feed}-{i} halts production",
+        f"Ransomware attack on supplier {company} halts production",
         f"https://{feed}.example/story/{i}",
         f"{feed}-{i}",
     )
@@ -269,3 +272,27 @@ def test_rule_edits_reload_live_and_bad_edits_never_take_effect(
     daemon.stop()
     errors = [e for e in daemon.events() if e.get("event") == "rules.invalid"]
     assert len(errors) == 1 and "r.yaml:5:1" in str(errors[0]["error"])
+
+
+def test_two_reports_of_one_story_give_one_message_and_one_thread_reply(
+    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon
+) -> None:  # type: ignore[no-untyped-def]
+    feeds.set_feed("/cn.xml", rss([NIO_A]))
+    feeds.set_feed("/wire.xml", rss([UNION]))
+    config = write_config(
+        tmp_path, [("CarNews", feeds.url("/cn.xml")), ("Wire", feeds.url("/wire.xml"))]
+    )
+    daemon = run_daemon(config, slack_env(slack))
+    wait(lambda: len(slack.messages) == 1, what="the first report's alert")
+    polls = feeds.count("/wire.xml")
+    wait(lambda: feeds.count("/wire.xml") > polls, what="a later cycle")
+    feeds.set_feed("/wire.xml", rss([UNION, NIO_B]))
+    wait(lambda: len(slack.messages) == 2, what="the second report")
+    wait(lambda: len(slack.updates) == 1, what="the first message to be edited")
+    time.sleep(2)
+    daemon.stop()
+    (root,) = slack.top_level()
+    (reply,) = slack.replies(root["ts"])
+    assert "NIO receives blackmail" in root["text"]
+    assert reply["thread_ts"] == root["ts"] and "Wire" in reply["text"]
+    assert "Reported 2 times" in str(slack.updates[0]["blocks"])

@@ -53,7 +53,7 @@ def queue(
     ]
     return store.record_poll(
         "A", 1.0, 2.0, items, etag=None, last_modified=None, content_hash=None, max_alerts=100
-    )[1]
+    ).alerts
 
 
 def outbox(store: Store, sender, clock: Clock, **kw) -> Outbox:  # type: ignore[no-untyped-def]

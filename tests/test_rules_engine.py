@@ -192,13 +192,16 @@ def test_a_condition_can_narrow_its_fields(tmp_path: Path) -> None:
     assert [(h.field, h.text) for h in m.hits] == [("title", "Toyota"), ("summary", "Group")]
 
 
-@pytest.mark.parametrize(("pattern", "literal"), [
-    (r"CVE-\d{4}-\d+", "CVE-"),
-    (r"\bLockBit ?3\.0\b", "LockBit"),
-    (r"(?:foo|bar)baz", "baz"),
-    (r"a|bcd", ""),  # an alternation at the top: nothing is required
-    (r"x?", ""),
-])
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        (r"CVE-\d{4}-\d+", "CVE-"),
+        (r"\bLockBit ?3\.0\b", "LockBit"),
+        (r"(?:foo|bar)baz", "baz"),
+        (r"a|bcd", ""),  # an alternation at the top: nothing is required
+        (r"x?", ""),
+    ],
+)
 def test_regex_gate_literal(pattern: str, literal: str) -> None:
     from monitor.rules.scan import required_literal
 

@@ -34,7 +34,7 @@ def store(tmp_path: Path) -> Store:
 def record(
     store: Store, feed: str, items: list[NewAlert], max_alerts: int = 20
 ) -> tuple[int, list[int]]:
-    return store.record_poll(
+    result = store.record_poll(
         feed,
         1.0,
         2.0,
@@ -44,6 +44,7 @@ def record(
         content_hash=None,
         max_alerts=max_alerts,
     )
+    return result.fresh, result.alerts
 
 
 def test_database_folder_is_created_and_wal_on(tmp_path: Path) -> None:

@@ -76,10 +76,20 @@ def when(published: float | None) -> str:
     return f"<!date^{int(published)}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
-def render_alert(alert: dict[str, Any]) -> Message:
-    """One outbox row (see store.py) → Slack message."""
+def mention(slack_id: str) -> str:
+    """Mention markup for an id from the config (never from feed text)."""
+    return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"
+
+
+def render_alert(
+    alert: dict[str, Any], story: dict[str, Any] | None = None, mentions: list[str] | None = None
+) -> Message:
+    """One outbox row (see store.py) → Slack message. ``story``: the stories row, for
+    the "reported by N outlets" line; ``mentions``: config ids to ping."""
     if alert["kind"] == "summary":
         return _render_summary(alert)
+    if alert["kind"] == "ops":
+        return _render_ops(alert)
     p = alert["payload"]
     matches = p["matches"]
     top = matches[0]
@@ -98,8 +108,78 @@ def render_alert(alert: dict[str, Any]) -> Message:
         why += f" · *Also:* {names}"
     blocks.append(_context(why))
     blocks.append(_context(f"*Source:* {fit(escape(p['feed']), 150)} · {when(p.get('published'))}"))
+    if story and story.get("items", 1) > 1:
+        outlets = story["outlets"]
+        names = ", ".join(fit(escape(o), 60) for o in outlets[:8])
+        more = f" and {len(outlets) - 8} more" if len(outlets) > 8 else ""
+        blocks.append(
+            _context(
+                f":newspaper: *Reported {story['items']} times* by "
+                f"{len(outlets)} outlet{'s' * (len(outlets) > 1)}: {names}{more}"
+                " · see the thread"
+            )
+        )
     text = f"[{severity.upper()}] {fit(escape(p['title']), 300)} ({fit(escape(p['feed']), 80)})"
+    if mentions:
+        pings = " ".join(mention(m) for m in mentions)
+        blocks.insert(0, _section(pings))
+        text = f"{pings} {text}"
     return _bounded(Message(text=text, blocks=blocks))
+
+
+def render_followup(alert: dict[str, Any], thread: bool = True) -> Message:
+    """A later report of a story: a thread reply, or (webhooks) one compact line."""
+    p = alert["payload"]
+    top = p["matches"][0]
+    head = f"Also reported by *{fit(escape(p['feed']), 100)}*: {link(p['link'], p['title'])}"
+    if not thread:
+        head = f":arrow_right_hook: {head}"
+    blocks = [_section(head)]
+    grouping = p.get("grouping") or {}
+    why = f"*Rule:* `{escape(top['rule'])}` ({top['severity']})"
+    if grouping:
+        shared = ", ".join(f"`{fit(escape(t), 40)}`" for t in grouping.get("shared", [])[:6])
+        why += f" · *Same story:* score {grouping.get('score', 0):.2f}, shared {shared}"
+    blocks.append(_context(why))
+    text = f"Also reported by {fit(escape(p['feed']), 100)}: {fit(escape(p['title']), 300)}"
+    return _bounded(Message(text=text, blocks=blocks))
+
+
+def render_digest(title: str, alerts: list[dict[str, Any]]) -> Message:
+    """Many alerts as one message: grouped by rule, then by story."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for alert in alerts:
+        by_rule.setdefault(alert["rule_id"], []).append(alert)
+    blocks: list[dict[str, Any]] = [_section(f":card_index: *{fit(escape(title), 200)}*")]
+    for rule, items in sorted(by_rule.items(), key=lambda kv: -len(kv[1])):
+        stories: dict[Any, list[dict[str, Any]]] = {}
+        for alert in items:
+            stories.setdefault(alert.get("story_id") or f"a{alert['id']}", []).append(alert)
+        lines = []
+        for group in stories.values():
+            first = group[0]["payload"]
+            extra = f" (+{len(group) - 1} more reports)" if len(group) > 1 else ""
+            lines.append(f"• {link(first['link'], first['title'], 200)}{extra}")
+        header = f"*{escape(rule)}* ({len(items)})"
+        chunk: list[str] = [header]
+        for line in lines:
+            if sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 50:
+                blocks.append(_section("\n".join(chunk)))
+                chunk = []
+            chunk.append(line)
+        blocks.append(_section("\n".join(chunk)))
+    text = f"{fit(escape(title), 200)}: {len(alerts)} items"
+    return _bounded(Message(text=text, blocks=blocks))
+
+
+def _render_ops(alert: dict[str, Any]) -> Message:
+    p = alert["payload"]
+    icon = ":white_check_mark:" if p.get("recovered") else ":warning:"
+    text = f"{icon} *monitor:* {fit(escape(p['title']), 500)}"
+    blocks = [_section(text)]
+    if p.get("summary"):
+        blocks.append(_section(fit(escape(p["summary"]), 2500)))
+    return _bounded(Message(text=f"monitor: {fit(escape(p['title']), 500)}", blocks=blocks))
 
 
 def _render_summary(alert: dict[str, Any]) -> Message:

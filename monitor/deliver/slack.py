@@ -41,8 +41,19 @@ class Posted:
 
 class Sender(Protocol):
     name: str
+    threads: bool  # can reply in threads and edit messages
 
-    def post(self, message: Message, channel: str, alert_id: int) -> Posted: ...
+    def post(
+        self,
+        message: Message,
+        channel: str,
+        alert_id: int,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> Posted: ...
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None: ...
 
     def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
         """After a crash: was this alert already posted? None when we cannot tell."""
@@ -51,6 +62,7 @@ class Sender(Protocol):
 
 class BotSender:
     name = "slack"
+    threads = True
 
     def __init__(
         self, token: str, base_url: str | None = None, username: str | None = None
@@ -66,7 +78,15 @@ class BotSender:
         self.username = username
         self._channel_ids: dict[str, str] = {}
 
-    def post(self, message: Message, channel: str, alert_id: int) -> Posted:
+    def post(
+        self,
+        message: Message,
+        channel: str,
+        alert_id: int,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> Posted:
         args: dict[str, Any] = {
             "channel": channel,
             "text": message.text,
@@ -78,10 +98,24 @@ class BotSender:
         }
         if self.username:
             args["username"] = self.username
+        if thread_ts is not None:
+            # a string, always: a float thread_ts makes an invisible orphan reply
+            args["thread_ts"] = str(thread_ts)
+            args["reply_broadcast"] = broadcast
         resp = _call(self.client.chat_postMessage, **args)
         channel_id = str(resp.get("channel") or channel)
         self._channel_ids[channel.lstrip("#")] = channel_id
         return Posted(channel=channel_id, ts=str(resp.get("ts")))
+
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        """chat.update takes the channel ID (not #name) and the message's ts."""
+        _call(
+            self.client.chat_update,
+            channel=channel_id,
+            ts=str(ts),
+            text=message.text,
+            blocks=message.blocks,
+        )
 
     def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
         try:
@@ -150,11 +184,20 @@ def _call(method: Any, **kwargs: Any) -> Any:
 
 class WebhookSender:
     name = "webhook"
+    threads = False  # a webhook cannot reply in a thread or edit
 
     def __init__(self, url: str) -> None:
         self.client = WebhookClient(url, timeout=20)
 
-    def post(self, message: Message, channel: str, alert_id: int) -> Posted:
+    def post(
+        self,
+        message: Message,
+        channel: str,
+        alert_id: int,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> Posted:
         try:
             resp = self.client.send(
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
@@ -187,6 +230,9 @@ class WebhookSender:
             f"webhook refused: {resp.status_code} {code}"[:300], code=code, hint=_hint(code)
         )
 
+    def update(self, channel_id: str, ts: str, message: Message) -> None:
+        return None  # a webhook cannot edit
+
     def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
         return None  # a webhook cannot read back
 
@@ -195,17 +241,18 @@ class ConsoleSender:
     """No Slack configured: alerts are printed for a person at the terminal."""
 
     name = "terminal"
+    threads = False
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         from .console import ConsolePrinter
 
         self.printer = ConsolePrinter(stream)
 
-    def post(self, message: Message, channel: str, alert_id: int) -> Posted:
-        raise NotImplementedError  # the outbox calls show() for the console
+    def show(self, alert: dict[str, Any], story: dict[str, Any] | None = None) -> None:
+        self.printer.show(alert, story)
 
-    def show(self, alert: dict[str, Any]) -> None:
-        self.printer.show(alert)
+    def show_digest(self, title: str, alerts: list[dict[str, Any]]) -> None:
+        self.printer.show_digest(title, alerts)
 
     def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
         return None
