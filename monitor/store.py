@@ -78,6 +78,10 @@ SCHEMA = [
     );
     ALTER TABLE feeds ADD COLUMN dup_streak INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: a feed's recent arrivals, for the silent-feed check, without a full scan
+    """
+    CREATE INDEX entries_feed_seen ON entries (feed, first_seen);
+    """,
 ]
 
 # Outbox states: pending → sending → sent | failed; "digest" waits for a digest run;
@@ -298,7 +302,8 @@ class Store:
                 if (
                     e.url_key
                     and conn.execute(
-                        "SELECT 1 FROM entries WHERE url_key = ? AND id != ? LIMIT 1",
+                        # `url_key != ''` lets SQLite use the partial index (else: a full scan)
+                        "SELECT 1 FROM entries WHERE url_key = ? AND url_key != '' AND id != ? LIMIT 1",
                         (e.url_key, entry_id),
                     ).fetchone()
                 ):
@@ -488,10 +493,12 @@ class Store:
 
     # -- outbox -----------------------------------------------------------------------
 
-    def due_alerts(self, now: float, limit: int = 500) -> list[dict[str, Any]]:
+    def due_alerts(self, now: float, limit: int = 500, after_id: int = 0) -> list[dict[str, Any]]:
+        """Pending alerts due now, oldest first; page with ``after_id``."""
         rows = self.conn.execute(
-            "SELECT * FROM alerts WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (PENDING, now, limit),
+            "SELECT * FROM alerts WHERE state = ? AND next_attempt_at <= ? AND id > ? "
+            "ORDER BY id LIMIT ?",
+            (PENDING, now, after_id, limit),
         )
         return [_row(r, rows.description) for r in rows.fetchall()]
 

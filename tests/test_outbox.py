@@ -173,3 +173,17 @@ def test_pacing_about_one_per_second_per_channel(store: Store, slack: FakeSlack)
     outbox(store, bot(slack), clock).deliver()
     assert len(slack.messages) == 10
     assert sum(clock.slept) >= 5  # a burst of four, then about one a second
+
+
+def test_every_pending_alert_is_attempted_past_one_page(store: Store, slack: FakeSlack) -> None:
+    import monitor.deliver.outbox as outbox_module
+
+    queue(store, 12)
+    clock = Clock()
+    page = outbox_module.PAGE
+    outbox_module.PAGE = 5  # three pages
+    try:
+        report = outbox(store, bot(slack), clock, breaker=100).deliver()
+    finally:
+        outbox_module.PAGE = page
+    assert report.sent == 12 and len(slack.messages) == 12

@@ -130,3 +130,49 @@ def test_reopen_keeps_state(tmp_path: Path) -> None:
         record(s, "A", [new(entry(1))])
     with Store(tmp_path / "m.db") as s:
         assert record(s, "A", [new(entry(1))]) == (0, [])
+
+
+def test_hot_queries_use_indexes(tmp_path: Path) -> None:
+    """Every statement of a poll, a delivery and the ops checks, run through EXPLAIN:
+    none may scan the entries or alerts tables (that made a 1,000-feed cycle quadratic)."""
+    from monitor.config import Settings
+    from monitor.deliver.outbox import Outbox
+    from monitor.deliver.slack import ConsoleSender
+    from monitor.ops import Ops
+    from monitor.stories import StoryIndex
+
+    statements: list[str] = []
+    with Store(tmp_path / "m.db") as s:
+        s.sync_feeds([("A", "u")], 0)
+        s.conn.set_trace_callback(statements.append)
+        index = StoryIndex()
+        for poll in range(3):
+            items = [new(entry(poll * 10 + i)) for i in range(10)]
+            s.record_poll(
+                "A",
+                1.0 + poll,
+                2.0,
+                items,
+                etag=None,
+                last_modified=None,
+                content_hash=None,
+                max_alerts=20,
+                grouper=index,
+            )
+        import io
+
+        Outbox(s, ConsoleSender(io.StringIO())).deliver()
+        ops = Ops(s, Settings(feeds=[{"name": "A", "url": "u"}]))
+        ops.check_feeds()
+        s.conn.set_trace_callback(None)
+        scans = []
+        for sql in {
+            q for q in statements if q.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))
+        }:
+            plan = s.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+            scans += [
+                (sql, row[3])
+                for row in plan
+                if row[3].startswith(("SCAN entries", "SCAN alerts", "SCAN e", "SCAN a"))
+            ]
+    assert scans == []

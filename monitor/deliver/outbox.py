@@ -29,7 +29,8 @@ from .slack import ConsoleSender, Posted, Sender
 log = structlog.get_logger("deliver")
 
 BURST = 4  # posts allowed back to back in one channel before pacing to ~1/s
-ROOT_WAIT = 5.0  # a follow-up whose story's first alert is not out yet waits this long
+ROOT_WAIT = 5.0
+PAGE = 500  # outbox rows read at a time  # a follow-up whose story's first alert is not out yet waits this long
 
 
 @dataclass
@@ -57,16 +58,21 @@ class Outbox:
     def deliver(self, stop: Callable[[], bool] = lambda: False) -> DeliveryReport:
         report = DeliveryReport()
         self._settle_in_doubt()
-        due = self.store.due_alerts(self.clock())
-        due = self._trip_breakers(due, report)
-        streak = 0
-        for alert in due:
-            if stop():
+        streak, after = 0, 0
+        while not stop():
+            due = self.store.due_alerts(self.clock(), PAGE, after)
+            if not due:
                 break
-            outcome = self._deliver_one(alert, report)
-            streak = streak + 1 if outcome == "retry" else 0
-            if streak >= 3 and not self.wait_out_429:
-                break  # Slack is down: leave the rest for the next run instead of hammering it
+            after = due[-1]["id"]
+            for alert in self._trip_breakers(due, report):
+                if stop():
+                    break
+                outcome = self._deliver_one(alert, report)
+                streak = streak + 1 if outcome == "retry" else 0
+                if streak >= 3 and not self.wait_out_429:
+                    # Slack is down: leave the rest for the next run instead of hammering it
+                    self._refresh_stories(report)
+                    return report
         self._refresh_stories(report)
         return report
 
