@@ -29,8 +29,8 @@ from .slack import ConsoleSender, Posted, Sender
 log = structlog.get_logger("deliver")
 
 BURST = 4  # posts allowed back to back in one channel before pacing to ~1/s
-ROOT_WAIT = 5.0
-PAGE = 500  # outbox rows read at a time  # a follow-up whose story's first alert is not out yet waits this long
+ROOT_WAIT = 5.0  # a follow-up whose story's first alert is not out yet waits this long
+PAGE = 500  # outbox rows read at a time
 
 
 @dataclass
