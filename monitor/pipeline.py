@@ -72,7 +72,7 @@ class Poller:
         states = {s.name: s for s in self.store.feed_states()}
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-            futures: dict[Future[tuple[FetchResult, ParsedFeed | None]], FeedConfig] = {}
+            futures: dict[Future[FetchResult], FeedConfig] = {}
             for feed in feeds:
                 state = states.get(feed.name)
                 known = (
@@ -80,7 +80,7 @@ class Poller:
                     if state
                     else Validators()
                 )
-                futures[pool.submit(self._fetch_parse, feed, known)] = feed
+                futures[pool.submit(self.fetcher.fetch, feed.url, known)] = feed
             for future in as_completed(futures):
                 feed = futures[future]
                 if stop():
@@ -94,15 +94,14 @@ class Poller:
                     progress(outcome)
         return report
 
-    def _fetch_parse(
-        self, feed: FeedConfig, known: Validators
-    ) -> tuple[FetchResult, ParsedFeed | None]:
-        result = self.fetcher.fetch(feed.url, known)
+    def _parse(self, feed: FeedConfig, result: FetchResult) -> ParsedFeed | None:
+        """On the consuming thread: parsing is CPU work, and CPU work in the fetch
+        threads only makes them fight over the GIL."""
         if result.body is None:
-            return result, None
+            return None
         now = datetime.fromtimestamp(self.clock(), tz=UTC)
         base = result.url if result.url.startswith("http") else ""
-        return result, parse_feed(
+        return parse_feed(
             result.body,
             feed_name=feed.name,
             base_url=base,
@@ -114,12 +113,13 @@ class Poller:
         self,
         feed: FeedConfig,
         state: FeedState | None,
-        future: Future[tuple[FetchResult, ParsedFeed | None]],
+        future: Future[FetchResult],
     ) -> FeedOutcome:
         now = self.clock()
         interval = self.settings.interval(feed).total_seconds()
         try:
-            result, parsed = future.result()
+            result = future.result()
+            parsed = self._parse(feed, result)
         except (FetchError, ParseError) as exc:
             return self._failed(feed, state, now, interval, exc)
         except Exception as exc:  # a bug must not stop the other feeds; record it loudly
