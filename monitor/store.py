@@ -304,7 +304,7 @@ class Store:
                     and conn.execute(
                         # `url_key != ''` lets SQLite use the partial index (else: a full scan)
                         "SELECT 1 FROM entries WHERE url_key = ? AND url_key != '' AND id != ? "
-                    "LIMIT 1",
+                        "LIMIT 1",
                         (e.url_key, entry_id),
                     ).fetchone()
                 ):

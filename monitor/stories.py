@@ -22,6 +22,7 @@ from .models import Entry
 WINDOW = 72 * 3600.0
 THRESHOLD = 0.26
 PRIOR = 100
+CANDIDATE_TOKENS = 20  # a new item is compared with items sharing its rarest words
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]+")
@@ -293,7 +294,7 @@ class Decision:
     matched_item: str = ""
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: kept in sets of candidates
 class _Doc:
     key: str
     story: str
@@ -346,6 +347,7 @@ class StoryIndex:
     titles: _Rarity = field(default_factory=_Rarity)
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     source_items: Counter[str] = field(default_factory=Counter)
+    postings: dict[str, list[_Doc]] = field(default_factory=dict)  # token → items with it
 
     def observe(self, entry: Entry) -> None:
         """Count an item's words for rarity (every item, matched or not)."""
@@ -373,7 +375,7 @@ class StoryIndex:
         """Where ``entry`` belongs; call ``add`` to record it."""
         doc = self._doc(key, key, entry, at)
         best: tuple[float, _Doc | None, list[str]] = (0.0, None, [])
-        for other in self.docs:
+        for other in self._candidates(doc):
             if abs(at - other.at) > self.window or other.key == key:
                 continue
             value, shared = self.score(doc, other)
@@ -385,8 +387,21 @@ class StoryIndex:
             return Decision(match.story, True, round(value, 3), readable, match.key)
         return Decision(key, False, round(value, 3))
 
+    def _candidates(self, doc: _Doc) -> set[_Doc]:
+        """Items sharing one of this item's rarer words: an item that shares only
+        common words cannot pass the threshold, and scoring every item in the
+        window against every new one is quadratic (thousands of alerts a cycle)."""
+        rare = sorted(doc.full, key=self.full.weight, reverse=True)[:CANDIDATE_TOKENS]
+        found: set[_Doc] = set()
+        for token in rare:
+            found.update(self.postings.get(token, ()))
+        return found
+
     def add(self, key: str, story: str, entry: Entry, at: float) -> None:
-        self.docs.append(self._doc(key, story, entry, at))
+        doc = self._doc(key, story, entry, at)
+        self.docs.append(doc)
+        for token in doc.full:
+            self.postings.setdefault(token, []).append(doc)
 
     def _doc(self, key: str, story: str, entry: Entry, at: float) -> _Doc:
         full, title = self._own(entry)
@@ -396,6 +411,10 @@ class StoryIndex:
 
     def expire(self, now: float) -> None:
         self.docs = [d for d in self.docs if now - d.at <= self.window]
+        self.postings = {}
+        for doc in self.docs:
+            for token in doc.full:
+                self.postings.setdefault(token, []).append(doc)
 
 
 def _names_agree(a: _Doc, b: _Doc) -> bool:
