@@ -22,7 +22,8 @@ from .ops import Ops
 from .pipeline import FeedOutcome, Poller, PollReport
 from .rules import Engine, RuleSet, load_rules, signature
 from .store import Store
-from .stories import StoryIndex
+from .models import Entry
+from .stories import Decision, StoryIndex
 
 log = structlog.get_logger("monitor")
 WARM_ENTRIES = 20_000  # recent entries counted for word rarity when the index is rebuilt
@@ -64,6 +65,34 @@ def instance_lock(database: Path) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+class LazyIndex:
+    """The story index, built from the database on first use: a cycle in which
+    nothing new arrives (every feed 304) never pays for rebuilding it."""
+
+    def __init__(self, build: Callable[[], StoryIndex]) -> None:
+        self._build = build
+        self._index: StoryIndex | None = None
+
+    @property
+    def index(self) -> StoryIndex:
+        if self._index is None:
+            self._index = self._build()
+        return self._index
+
+    def observe(self, entry: Entry) -> None:
+        self.index.observe(entry)
+
+    def decide(self, key: str, entry: Entry, at: float) -> Decision:
+        return self.index.decide(key, entry, at)
+
+    def add(self, key: str, story: str, entry: Entry, at: float) -> None:
+        self.index.add(key, story, entry, at)
+
+    def expire(self, now: float) -> None:
+        if self._index is not None:
+            self._index.expire(now)
 
 
 @dataclass

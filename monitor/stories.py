@@ -11,6 +11,7 @@ The daemon and `monitor stories test` use this same code.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -22,7 +23,8 @@ from .models import Entry
 WINDOW = 72 * 3600.0
 THRESHOLD = 0.26
 PRIOR = 100
-CANDIDATE_TOKENS = 20  # a new item is compared with items sharing its rarest words
+CANDIDATE_TOKENS = 20
+COMMON_POSTING = 500  # a word in more recent items than this is not used to find candidates  # a new item is compared with items sharing its rarest words
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]+")
@@ -222,10 +224,7 @@ class Features:
     names: frozenset[str]  # capitalised words, acronyms, domains, CJK runs
     figures: frozenset[str]  # amounts and numbers, normalised; CVE ids
     proper: frozenset[str] = frozenset()  # names that are not just a sentence's first word
-
-    @property
-    def all(self) -> frozenset[str]:
-        return self.words | {f"#{n}" for n in self.names} | {f"${f}" for f in self.figures}
+    all: frozenset[str] = frozenset()  # words, #names and $figures: what is compared
 
 
 def _stem(word: str) -> str:
@@ -256,6 +255,7 @@ def _figure(raw: str) -> str | None:
     return f"{value:g}{unit}"
 
 
+@functools.lru_cache(maxsize=8192)  # an item is featured when seen, decided and added
 def features(title: str, summary: str = "") -> Features:
     """Pure: the grouping features of one item's title and summary."""
     text = f"{title}. {summary}"
@@ -282,7 +282,10 @@ def features(title: str, summary: str = "") -> Features:
     proper |= domains | cjk
     figures = {f for f in (_figure(m.group()) for m in _FIGURE.finditer(text)) if f}
     figures.update(c.upper() for c in _CVE.findall(text))
-    return Features(frozenset(words), frozenset(names), frozenset(figures), frozenset(proper))
+    every = frozenset(words | {f"#{n}" for n in names} | {f"${f}" for f in figures})
+    return Features(
+        frozenset(words), frozenset(names), frozenset(figures), frozenset(proper), every
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +306,8 @@ class _Doc:
     full: frozenset[str]  # title + summary tokens
     title: frozenset[str]  # title tokens
     anchors: frozenset[str] = frozenset()  # proper names and figures, for _names_agree
+    norm_full: float = 0.0  # sums of weights when the item was added
+    norm_title: float = 0.0
 
 
 @dataclass
@@ -311,24 +316,37 @@ class _Rarity:
 
     df: Counter[str] = field(default_factory=Counter)
     seen: int = 0
+    # weights are memoised and forgotten when the count of items seen has moved by
+    # a few percent: a logarithm per token per comparison was most of a cycle's CPU
+    _memo: dict[str, float] = field(default_factory=dict)
+    _memo_seen: int = 0
 
     def add(self, tokens: Iterable[str]) -> None:
         self.df.update(tokens)
         self.seen += 1
 
     def weight(self, token: str) -> float:
-        boost = 2.0 if token[0] == "$" else 1.5 if token[0] == "#" else 1.0
-        # PRIOR items that lacked the token: with few items seen, every shared word
-        # would otherwise look common and no two reports would ever join
-        return boost * math.log((self.seen + PRIOR) / (self.df.get(token, 0) + 1))
+        if abs(self.seen - self._memo_seen) > max(20, self.seen // 50):
+            self._memo, self._memo_seen = {}, self.seen
+        value = self._memo.get(token)
+        if value is None:
+            boost = 2.0 if token[0] == "$" else 1.5 if token[0] == "#" else 1.0
+            # PRIOR items that lacked the token: with few items seen, every shared word
+            # would otherwise look common and no two reports would ever join
+            value = boost * math.log((self.seen + PRIOR) / (self.df.get(token, 0) + 1))
+            self._memo[token] = value
+        return value
 
-    def cosine(self, a: frozenset[str], b: frozenset[str]) -> tuple[float, list[str]]:
+    def norm(self, tokens: frozenset[str]) -> float:
+        return sum(self.weight(t) for t in tokens)
+
+    def cosine(
+        self, a: frozenset[str], norm_a: float, b: frozenset[str], norm_b: float
+    ) -> tuple[float, frozenset[str]]:
         shared = a & b
-        if not shared:
-            return 0.0, []
-        num = sum(self.weight(t) for t in shared)
-        den = math.sqrt(sum(self.weight(t) for t in a) * sum(self.weight(t) for t in b))
-        return (num / den if den else 0.0), sorted(shared, key=self.weight, reverse=True)
+        if not shared or not norm_a or not norm_b:
+            return 0.0, shared
+        return sum(self.weight(t) for t in shared) / math.sqrt(norm_a * norm_b), shared
 
 
 @dataclass
@@ -366,15 +384,15 @@ class StoryIndex:
         boiler = {t for t in full if counts[t] / n >= 0.25}
         return full - boiler, title - boiler
 
-    def score(self, a: _Doc, b: _Doc) -> tuple[float, list[str]]:
-        full, shared = self.full.cosine(a.full, b.full)
-        title, _ = self.titles.cosine(a.title, b.title)
+    def score(self, a: _Doc, b: _Doc) -> tuple[float, frozenset[str]]:
+        full, shared = self.full.cosine(a.full, a.norm_full, b.full, b.norm_full)
+        title, _ = self.titles.cosine(a.title, a.norm_title, b.title, b.norm_title)
         return (full + title) / 2, shared
 
     def decide(self, key: str, entry: Entry, at: float) -> Decision:
         """Where ``entry`` belongs; call ``add`` to record it."""
         doc = self._doc(key, key, entry, at)
-        best: tuple[float, _Doc | None, list[str]] = (0.0, None, [])
+        best: tuple[float, _Doc | None, frozenset[str]] = (0.0, None, frozenset())
         for other in self._candidates(doc):
             if abs(at - other.at) > self.window or other.key == key:
                 continue
@@ -383,7 +401,8 @@ class StoryIndex:
                 best = (value, other, shared)
         value, match, shared = best
         if match is not None and value >= self.threshold and _names_agree(doc, match):
-            readable = tuple(t.lstrip("#$") for t in shared[:6])
+            ranked = sorted(shared, key=self.full.weight, reverse=True)
+            readable = tuple(dict.fromkeys(t.lstrip("#$") for t in ranked))[:6]
             return Decision(match.story, True, round(value, 3), readable, match.key)
         return Decision(key, False, round(value, 3))
 
@@ -394,7 +413,9 @@ class StoryIndex:
         rare = sorted(doc.full, key=self.full.weight, reverse=True)[:CANDIDATE_TOKENS]
         found: set[_Doc] = set()
         for token in rare:
-            found.update(self.postings.get(token, ()))
+            posting = self.postings.get(token, ())
+            if len(posting) <= COMMON_POSTING:  # a word half the window shares says little
+                found.update(posting)
         return found
 
     def add(self, key: str, story: str, entry: Entry, at: float) -> None:
@@ -407,7 +428,17 @@ class StoryIndex:
         full, title = self._own(entry)
         feats = features(entry.title, entry.summary)
         anchors = frozenset({f"#{n}" for n in feats.proper} | {f"${f}" for f in feats.figures})
-        return _Doc(key, story, at, entry.feed, full, title, anchors & full)
+        return _Doc(
+            key,
+            story,
+            at,
+            entry.feed,
+            full,
+            title,
+            anchors & full,
+            self.full.norm(full),
+            self.titles.norm(title),
+        )
 
     def expire(self, now: float) -> None:
         self.docs = [d for d in self.docs if now - d.at <= self.window]
