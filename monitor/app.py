@@ -115,7 +115,7 @@ class Monitor:
             user_agent=f.user_agent,
             pool_size=f.concurrency,
         )
-        self.grouper = self._story_index() if self.settings.stories.enabled else None
+        self.grouper = LazyIndex(self._story_index) if self.settings.stories.enabled else None
         self.ops = Ops(self.store, self.settings, self.clock)
         self.poller = Poller(
             self.settings,

@@ -23,8 +23,9 @@ from .models import Entry
 WINDOW = 72 * 3600.0
 THRESHOLD = 0.26
 PRIOR = 100
-CANDIDATE_TOKENS = 20
-COMMON_POSTING = 500  # a word in more recent items than this is not used to find candidates  # a new item is compared with items sharing its rarest words
+LEAD = 400  # characters of the summary compared
+CANDIDATE_TOKENS = 20  # a new item is compared with items sharing one of its rarest words
+COMMON_POSTING = 50  # ... unless more recent items than this (and 5% of them) have it
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]+")
@@ -258,7 +259,8 @@ def _figure(raw: str) -> str | None:
 @functools.lru_cache(maxsize=8192)  # an item is featured when seen, decided and added
 def features(title: str, summary: str = "") -> Features:
     """Pure: the grouping features of one item's title and summary."""
-    text = f"{title}. {summary}"
+    # the lead says what happened; the rest of a long summary mostly adds noise and time
+    text = f"{title}. {summary[:LEAD]}"
     words: set[str] = set()
     names: set[str] = set()
     proper: set[str] = set()
@@ -316,8 +318,9 @@ class _Rarity:
 
     df: Counter[str] = field(default_factory=Counter)
     seen: int = 0
-    # weights are memoised and forgotten when the count of items seen has moved by
-    # a few percent: a logarithm per token per comparison was most of a cycle's CPU
+    # weights are memoised and forgotten when the count of items seen has moved by a
+    # quarter (a logarithm barely moves): a logarithm per token per comparison was
+    # most of a cycle's CPU
     _memo: dict[str, float] = field(default_factory=dict)
     _memo_seen: int = 0
 
@@ -326,7 +329,7 @@ class _Rarity:
         self.seen += 1
 
     def weight(self, token: str) -> float:
-        if abs(self.seen - self._memo_seen) > max(20, self.seen // 50):
+        if abs(self.seen - self._memo_seen) > max(20, self.seen // 4):
             self._memo, self._memo_seen = {}, self.seen
         value = self._memo.get(token)
         if value is None:
@@ -414,7 +417,8 @@ class StoryIndex:
         found: set[_Doc] = set()
         for token in rare:
             posting = self.postings.get(token, ())
-            if len(posting) <= COMMON_POSTING:  # a word half the window shares says little
+            if len(posting) <= max(COMMON_POSTING, len(self.docs) // 20):
+                # a word that many recent items share says little; skip its items
                 found.update(posting)
         return found
 
