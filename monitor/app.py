@@ -18,11 +18,11 @@ from .deliver.outbox import DeliveryReport, Outbox
 from .deliver.slack import BotSender, ConsoleSender, Sender, WebhookSender
 from .errors import ConfigError, RuleError
 from .fetch import Fetcher
+from .models import Entry
 from .ops import Ops
 from .pipeline import FeedOutcome, Poller, PollReport
 from .rules import Engine, RuleSet, load_rules, signature
 from .store import Store
-from .models import Entry
 from .stories import Decision, StoryIndex
 
 log = structlog.get_logger("monitor")
