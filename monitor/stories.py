@@ -25,7 +25,7 @@ THRESHOLD = 0.26
 PRIOR = 100
 LEAD = 400  # characters of the summary compared
 CANDIDATE_TOKENS = 20  # a new item is compared with items sharing one of its rarest words
-COMMON_POSTING = 50  # ... unless more recent items than this (and 5% of them) have it
+COMMON_POSTING = 100  # ... unless more recent items than this have it (bounds the work)
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]+")
@@ -417,7 +417,7 @@ class StoryIndex:
         found: set[_Doc] = set()
         for token in rare:
             posting = self.postings.get(token, ())
-            if len(posting) <= max(COMMON_POSTING, len(self.docs) // 20):
+            if len(posting) <= COMMON_POSTING:
                 # a word that many recent items share says little; skip its items
                 found.update(posting)
         return found
