@@ -26,6 +26,7 @@ PRIOR = 100
 LEAD = 400  # characters of the summary compared
 CANDIDATE_TOKENS = 20  # a new item is compared with items sharing one of its rarest words
 COMMON_POSTING = 100  # ... unless more recent items than this have it (bounds the work)
+SHORTLIST = 30  # candidates scored exactly, ranked by the rare words they share
 
 _WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]+")
@@ -409,18 +410,22 @@ class StoryIndex:
             return Decision(match.story, True, round(value, 3), readable, match.key)
         return Decision(key, False, round(value, 3))
 
-    def _candidates(self, doc: _Doc) -> set[_Doc]:
-        """Items sharing one of this item's rarer words: an item that shares only
-        common words cannot pass the threshold, and scoring every item in the
-        window against every new one is quadratic (thousands of alerts a cycle)."""
-        rare = sorted(doc.full, key=self.full.weight, reverse=True)[:CANDIDATE_TOKENS]
-        found: set[_Doc] = set()
+    def _candidates(self, doc: _Doc) -> list[_Doc]:
+        """Items sharing this item's rarer words, best first, at most SHORTLIST: an
+        item that shares only common words cannot pass the threshold, and scoring
+        every item in the window against every new one is quadratic."""
+        weight = self.full.weight
+        rare = sorted(doc.full, key=weight, reverse=True)[:CANDIDATE_TOKENS]
+        overlap: dict[_Doc, float] = {}
         for token in rare:
             posting = self.postings.get(token, ())
             if len(posting) <= COMMON_POSTING:
                 # a word that many recent items share says little; skip its items
-                found.update(posting)
-        return found
+                w = weight(token)
+                for other in posting:
+                    overlap[other] = overlap.get(other, 0.0) + w
+        ranked = sorted(overlap, key=overlap.__getitem__, reverse=True)
+        return ranked[:SHORTLIST]
 
     def add(self, key: str, story: str, entry: Entry, at: float) -> None:
         doc = self._doc(key, story, entry, at)
