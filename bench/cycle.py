@@ -41,7 +41,6 @@ import os
 import platform
 import random
 import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -72,7 +71,8 @@ SUMMARY_RE = re.compile(
     r"(?P<feeds>\d+) feeds polled \((?P<unchanged>\d+) unchanged, (?P<failed>\d+) failed\)"
     r" · (?P<new>\d+) new entries · (?P<alerts>\d+) new alerts · sent (?P<sent>\d+), "
     r"pending (?P<pending>\d+), failed (?P<alerts_failed>\d+), held for digest (?P<digest>\d+)"
-    r" · (?P<wall>[\d.]+)s wall, (?P<cpu>[\d.]+)s CPU")
+    r" · (?P<wall>[\d.]+)s wall, (?P<cpu>[\d.]+)s CPU"
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ FILLER = [
     "The change applies to customers in Europe and North America first.",
     "According to the filing, the work began late last year.",
     "Staff were told about the plans at an internal meeting on Friday.",
-    "The organisation said it is \"reviewing the situation\" & will update its guidance.",
+    'The organisation said it is "reviewing the situation" & will update its guidance.',
     "Earlier coverage of the story is linked below for context.",
     "The project's maintainers thanked contributors for their feedback.",
     "A full timeline of events is available in the original report.",
@@ -103,17 +103,59 @@ FILLER = [
     "This article was updated with additional context after publication.",
     "Local media first reported the news late on Sunday evening.",
 ]
-AUTHORS = ["Jane Doe", "Alex Martin", "Priya Raman", "Tomás García", "Chen Wei", "Sam O'Neil",
-           "Fatima Zahra", "Lukas Becker", "News Desk", "Staff Writer"]
-CATEGORIES = ["Security", "Technology", "Business", "World", "Policy", "Cloud", "Research",
-              "Privacy", "Industry", "Automotive", "Finance", "Science"]
+AUTHORS = [
+    "Jane Doe",
+    "Alex Martin",
+    "Priya Raman",
+    "Tomás García",
+    "Chen Wei",
+    "Sam O'Neil",
+    "Fatima Zahra",
+    "Lukas Becker",
+    "News Desk",
+    "Staff Writer",
+]
+CATEGORIES = [
+    "Security",
+    "Technology",
+    "Business",
+    "World",
+    "Policy",
+    "Cloud",
+    "Research",
+    "Privacy",
+    "Industry",
+    "Automotive",
+    "Finance",
+    "Science",
+]
 # Fallback vocabulary when the corpus news items are absent.
-SUBJECTS = ["City council", "Regional hospital", "Software maker", "Car maker", "Crypto exchange",
-            "University", "Logistics firm", "Retail chain", "Cloud provider", "Telecom operator"]
-EVENTS = ["reports quarterly results", "hit by ransomware attack", "confirms data breach",
-          "announces new product line", "patches critical vulnerability", "opens new office",
-          "faces outage after update", "names new chief executive", "recalls vehicles",
-          "loses $4 million in crypto theft", "publishes annual report", "expands to Asia"]
+SUBJECTS = [
+    "City council",
+    "Regional hospital",
+    "Software maker",
+    "Car maker",
+    "Crypto exchange",
+    "University",
+    "Logistics firm",
+    "Retail chain",
+    "Cloud provider",
+    "Telecom operator",
+]
+EVENTS = [
+    "reports quarterly results",
+    "hit by ransomware attack",
+    "confirms data breach",
+    "announces new product line",
+    "patches critical vulnerability",
+    "opens new office",
+    "faces outage after update",
+    "names new chief executive",
+    "recalls vehicles",
+    "loses $4 million in crypto theft",
+    "publishes annual report",
+    "expands to Asia",
+]
 
 
 def load_news_items() -> list[tuple[str, str]]:
@@ -132,8 +174,13 @@ def load_news_items() -> list[tuple[str, str]]:
         rng = random.Random(7)
         for s in SUBJECTS:
             for e in EVENTS:
-                items.append((f"{s} {e}", f"The {s.lower()} {e} on {rng.choice(['Monday', 'Friday'])}."
-                              f" {rng.choice(FILLER)}"))
+                items.append(
+                    (
+                        f"{s} {e}",
+                        f"The {s.lower()} {e} on {rng.choice(['Monday', 'Friday'])}."
+                        f" {rng.choice(FILLER)}",
+                    )
+                )
     return items
 
 
@@ -158,10 +205,13 @@ def html_summary(lead: str, rng: random.Random, site: str, target: int) -> str:
         body = " ".join(_entities(s, rng) for s in sentences)
         roll = rng.random()
         if roll < 0.35:
-            word = rng.choice(["report", "statement", "earlier coverage", "the advisory",
-                               "our analysis"])
-            body += (f' Read <a href="https://{site}/related/{rng.randrange(10**6)}/?utm_source=rss'
-                     f'&amp;utm_medium=feed">{word}</a>.')
+            word = rng.choice(
+                ["report", "statement", "earlier coverage", "the advisory", "our analysis"]
+            )
+            body += (
+                f' Read <a href="https://{site}/related/{rng.randrange(10**6)}/?utm_source=rss'
+                f'&amp;utm_medium=feed">{word}</a>.'
+            )
         elif roll < 0.55:
             body = f"<strong>Update:</strong> {body}"
         elif roll < 0.65:
@@ -175,22 +225,33 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "post"
 
 
-def generate_feed(index: int, n_entries: int, items: list[tuple[str, str]], now: datetime,
-                  rng: random.Random, atom: bool) -> bytes:
+def generate_feed(
+    index: int,
+    n_entries: int,
+    items: list[tuple[str, str]],
+    now: datetime,
+    rng: random.Random,
+    atom: bool,
+) -> bytes:
     site = f"www.newssite{index:04d}.example.com"
     with_content = rng.random() < 0.2  # some feeds also carry the full article
     picks = [rng.choice(items) for _ in range(n_entries)]
-    dates = sorted((now - timedelta(seconds=rng.uniform(0, 48 * 3600)) for _ in picks),
-                   reverse=True)
+    dates = sorted(
+        (now - timedelta(seconds=rng.uniform(0, 48 * 3600)) for _ in picks), reverse=True
+    )
     parts: list[str] = []
     for j, ((title, lead), when) in enumerate(zip(picks, dates, strict=True)):
         slug = _slug(title)
         post = f"{when:%Y/%m}/{slug}-{index:04d}{j:03d}"
-        link = f"https://{site}/{post}/" + ("?utm_source=rss&utm_medium=feed"
-                                             if rng.random() < 0.3 else "")
+        link = f"https://{site}/{post}/" + (
+            "?utm_source=rss&utm_medium=feed" if rng.random() < 0.3 else ""
+        )
         summary = html_summary(lead, rng, site, rng.randint(300, 1500))
-        content = (summary + "\n" + html_summary("", rng, site, rng.randint(1500, 4000))
-                   if with_content else "")
+        content = (
+            summary + "\n" + html_summary("", rng, site, rng.randint(1500, 4000))
+            if with_content
+            else ""
+        )
         author = rng.choice(AUTHORS)
         cats = rng.sample(CATEGORIES, rng.randint(0, 3))
         if atom:
@@ -205,11 +266,15 @@ def generate_feed(index: int, n_entries: int, items: list[tuple[str, str]], now:
                 + "".join(f'    <category term="{xml_escape(c)}"/>\n' for c in cats)
                 + f'    <summary type="html">{xml_escape(summary)}</summary>\n'
                 + (f'    <content type="html">{xml_escape(content)}</content>\n' if content else "")
-                + "  </entry>\n")
+                + "  </entry>\n"
+            )
         else:
-            desc = (f"<![CDATA[{summary}]]>" if rng.random() < 0.5 else xml_escape(summary))
-            guid = (f'<guid isPermaLink="false">{site}-{index:04d}-{j:03d}</guid>'
-                    if rng.random() < 0.5 else f'<guid isPermaLink="true">{xml_escape(link)}</guid>')
+            desc = f"<![CDATA[{summary}]]>" if rng.random() < 0.5 else xml_escape(summary)
+            guid = (
+                f'<guid isPermaLink="false">{site}-{index:04d}-{j:03d}</guid>'
+                if rng.random() < 0.5
+                else f'<guid isPermaLink="true">{xml_escape(link)}</guid>'
+            )
             parts.append(
                 "    <item>\n"
                 f"      <title>{xml_escape(title)}</title>\n"
@@ -219,9 +284,13 @@ def generate_feed(index: int, n_entries: int, items: list[tuple[str, str]], now:
                 f"      <dc:creator>{xml_escape(author)}</dc:creator>\n"
                 + "".join(f"      <category>{xml_escape(c)}</category>\n" for c in cats)
                 + f"      <description>{desc}</description>\n"
-                + (f"      <content:encoded><![CDATA[{content}]]></content:encoded>\n"
-                   if content else "")
-                + "    </item>\n")
+                + (
+                    f"      <content:encoded><![CDATA[{content}]]></content:encoded>\n"
+                    if content
+                    else ""
+                )
+                + "    </item>\n"
+            )
     name = f"News Site {index:04d}"
     if atom:
         doc = (
@@ -231,7 +300,8 @@ def generate_feed(index: int, n_entries: int, items: list[tuple[str, str]], now:
             f'  <link rel="alternate" type="text/html" href="https://{site}/"/>\n'
             f'  <link rel="self" type="application/atom+xml" href="https://{site}/feed.atom"/>\n'
             f"  <id>https://{site}/</id>\n  <updated>{dates[0].isoformat(timespec='seconds')}"
-            "</updated>\n" + "".join(parts) + "</feed>\n")
+            "</updated>\n" + "".join(parts) + "</feed>\n"
+        )
     else:
         doc = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -243,7 +313,9 @@ def generate_feed(index: int, n_entries: int, items: list[tuple[str, str]], now:
             "    <language>en-us</language>\n"
             f"    <lastBuildDate>{format_datetime(dates[0])}</lastBuildDate>\n"
             f'    <atom:link href="https://{site}/feed/" rel="self" type="application/rss+xml"/>\n'
-            + "".join(parts) + "  </channel>\n</rss>\n")
+            + "".join(parts)
+            + "  </channel>\n</rss>\n"
+        )
     return doc.encode("utf-8")
 
 
@@ -261,11 +333,14 @@ def trim_real(data: bytes, limit: int) -> tuple[bytes, int | None]:
     blocks = list(_ITEM_RE.finditer(data))
     if len(blocks) <= limit:
         return data, None
-    trimmed = data[: blocks[limit].start()] + data[blocks[-1].end():]
+    trimmed = data[: blocks[limit].start()] + data[blocks[-1].end() :]
     import feedparser  # only needed here, and in the parse-only child
 
-    got = len(feedparser.parse(io.BytesIO(trimmed), sanitize_html=False,
-                               resolve_relative_uris=False).entries)
+    got = len(
+        feedparser.parse(
+            io.BytesIO(trimmed), sanitize_html=False, resolve_relative_uris=False
+        ).entries
+    )
     return (trimmed, got) if got == limit else (data, None)
 
 
@@ -279,13 +354,21 @@ def real_documents(limit: int) -> list[dict[str, Any]]:
     for file in sorted(REAL_DIR.glob("*.xml")):
         raw = file.read_bytes()
         data, trimmed_to = trim_real(raw, limit)
-        docs.append({"name": file.name, "data": data, "original_bytes": len(raw),
-                     "trimmed_to": trimmed_to, "content_type": guess_feed_content_type(data)})
+        docs.append(
+            {
+                "name": file.name,
+                "data": data,
+                "original_bytes": len(raw),
+                "trimmed_to": trimmed_to,
+                "content_type": guess_feed_content_type(data),
+            }
+        )
     return docs
 
 
-def build_farm(farm: Path, n: int, n_entries: int, real_share: float, real_limit: int,
-               seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def build_farm(
+    farm: Path, n: int, n_entries: int, real_share: float, real_limit: int, seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Write N documents under ``farm``; return the manifest and a description."""
     farm.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -309,10 +392,13 @@ def build_farm(farm: Path, n: int, n_entries: int, real_share: float, real_limit
             n_gen += 1
         file = f"{i:04d}.xml"
         (farm / file).write_bytes(data)
-        manifest.append({"path": path, "file": file, "content_type": ctype, "kind": kind,
-                         "bytes": len(data)})
+        manifest.append(
+            {"path": path, "file": file, "content_type": ctype, "kind": kind, "bytes": len(data)}
+        )
     info = {
-        "feeds": n, "real_documents_served": n_real, "generated_documents": n_gen,
+        "feeds": n,
+        "real_documents_served": n_real,
+        "generated_documents": n_gen,
         "distinct_real_documents": len(reals),
         "real_trimmed": {d["name"]: d["trimmed_to"] for d in reals if d["trimmed_to"]},
         "real_entry_limit": real_limit,
@@ -331,6 +417,7 @@ def build_farm(farm: Path, n: int, n_entries: int, real_share: float, real_limit
 # Child modes: the feed server, and feedparser alone
 # ---------------------------------------------------------------------------------------
 
+
 def serve(manifest_file: Path) -> None:
     """Serve the farm; commands on stdin, one JSON answer per line on stdout."""
     sys.path.insert(0, str(REPO))
@@ -338,8 +425,10 @@ def serve(manifest_file: Path) -> None:
 
     manifest = json.loads(manifest_file.read_text())
     farm = manifest_file.parent
-    docs = [(m["path"], (farm / m["file"]).read_bytes(), m["content_type"])
-            for m in manifest["documents"]]
+    docs = [
+        (m["path"], (farm / m["file"]).read_bytes(), m["content_type"])
+        for m in manifest["documents"]
+    ]
     server = FeedServer().start()
 
     def load(validators: bool) -> None:
@@ -365,12 +454,19 @@ def serve(manifest_file: Path) -> None:
             paths = set()
             for req in server.requests:
                 statuses[str(req["status"])] = statuses.get(str(req["status"]), 0) + 1
-                conditional += "if-none-match" in req["headers"] \
-                    or "if-modified-since" in req["headers"]
+                conditional += (
+                    "if-none-match" in req["headers"] or "if-modified-since" in req["headers"]
+                )
                 paths.add(req["path"])
-            reply({"requests": sum(statuses.values()), "statuses": statuses,
-                   "conditional_requests": conditional, "distinct_paths": len(paths),
-                   "server_cpu": time.process_time()})
+            reply(
+                {
+                    "requests": sum(statuses.values()),
+                    "statuses": statuses,
+                    "conditional_requests": conditional,
+                    "distinct_paths": len(paths),
+                    "server_cpu": time.process_time(),
+                }
+            )
         elif cmd[0] == "reset":
             server.reset_log()
             reply({"ok": True})
@@ -397,8 +493,19 @@ def parse_only(manifest_file: Path, mode: str) -> None:
         entries += len(doc.entries)
         bozo += bool(doc.get("bozo"))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(json.dumps({"mode": mode, "cpu": cpu, "wall": wall, "documents": len(bodies),
-                      "entries": entries, "bozo": bozo, "feedparser": feedparser.__version__}))
+    print(
+        json.dumps(
+            {
+                "mode": mode,
+                "cpu": cpu,
+                "wall": wall,
+                "documents": len(bodies),
+                "entries": entries,
+                "bozo": bozo,
+                "feedparser": feedparser.__version__,
+            }
+        )
+    )
 
 
 def drain(config: Path) -> None:
@@ -426,19 +533,32 @@ def drain(config: Path) -> None:
             counts = mon.store.alert_counts()
         finally:
             mon.close()
-    print(json.dumps({"sent": sent, "rounds": rounds, "cpu": time.process_time() - cpu,
-                      "alert_states": counts}))
+    print(
+        json.dumps(
+            {
+                "sent": sent,
+                "rounds": rounds,
+                "cpu": time.process_time() - cpu,
+                "alert_states": counts,
+            }
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # The parent: run everything and report
 # ---------------------------------------------------------------------------------------
 
+
 class Server:
     def __init__(self, manifest_file: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "_serve", str(manifest_file)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.base_url = self._read()["base_url"]
 
     def _read(self) -> dict[str, Any]:
@@ -485,17 +605,24 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_monitor(name: str, config: Path, workdir: Path, profile_dir: Path | None,
-                timeout: float) -> dict[str, Any]:
+def run_monitor(
+    name: str, config: Path, workdir: Path, profile_dir: Path | None, timeout: float
+) -> dict[str, Any]:
     """`monitor once` as a child; wall around it, CPU from its own rusage (os.wait4)."""
     profile = profile_dir / f"{name}.prof" if profile_dir else None
-    cmd = monitor_command(workdir, profile) + ["--log-format", "json", "once",
-                                               "--config", str(config)]
+    once = ["--log-format", "json", "once", "--config", str(config)]
+    cmd = [*monitor_command(workdir, profile), *once]
     stderr_file = workdir / f"{name}.stderr"
     with open(os.devnull, "wb") as devnull, open(stderr_file, "wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=devnull, stderr=err, cwd=workdir, env=child_env())
-        killer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            os.kill(proc.pid, signal.SIGKILL)
+
+        killer = threading.Timer(timeout, kill)
         killer.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
@@ -505,49 +632,124 @@ def run_monitor(name: str, config: Path, workdir: Path, profile_dir: Path | None
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = stderr_file.read_text(errors="replace")
     found = SUMMARY_RE.search(text)
-    summary = {k: (float(v) if k in ("wall", "cpu") else int(v))
-               for k, v in found.groupdict().items()} if found else None
+    summary = (
+        {k: (float(v) if k in ("wall", "cpu") else int(v)) for k, v in found.groupdict().items()}
+        if found
+        else None
+    )
     if proc.returncode != 0 or summary is None:
-        sys.stderr.write(f"\n`monitor once` ({name}) exited {proc.returncode}; its stderr:\n"
-                         + text[-3000:] + "\n")
+        sys.stderr.write(
+            f"\n`monitor once` ({name}) exited {proc.returncode}; its stderr:\n"
+            + text[-3000:]
+            + "\n"
+        )
     return {
         "exit_code": proc.returncode,
+        "timed_out": timed_out.is_set(),
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "cpu_user": usage.ru_utime,
         "cpu_sys": usage.ru_stime,
         "max_rss_mb": usage.ru_maxrss / 1024,
         "monitor_summary": summary,
-        "warning_log_lines": sum('"level": "warning"' in ln or '"level": "error"' in ln
-                                 for ln in text.splitlines()),
+        "warning_log_lines": sum(
+            '"level": "warning"' in ln or '"level": "error"' in ln for ln in text.splitlines()
+        ),
     }
 
 
 def run_parse_only(manifest_file: Path, mode: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "_parse", str(manifest_file), mode],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "_parse", str(manifest_file), mode],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run_drain(config: Path, workdir: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "_drain", str(config)], cwd=workdir,
-                         env=child_env(), capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "_drain", str(config)],
+        cwd=workdir,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
     lines = out.stdout.strip().splitlines()
     if out.returncode != 0 or not lines:
-        sys.stderr.write("warning: could not drain the outbox (the measured cycles then include "
-                         "delivering leftovers):\n" + out.stderr[-2000:] + "\n")
+        sys.stderr.write(
+            "warning: could not drain the outbox (the measured cycles then include "
+            "delivering leftovers):\n" + out.stderr[-2000:] + "\n"
+        )
         return {"error": out.stderr[-500:]}
     return json.loads(lines[-1])
 
 
-def write_config(path: Path, database: Path, base_url: str, manifest: list[dict[str, Any]],
-                 concurrency: int) -> None:
-    feeds = [{"name": f"feed-{i:04d} {m['kind']}", "url": base_url + m["path"]}
-             for i, m in enumerate(manifest)]
-    config = {"database": str(database), "rules": str(RULES),
-              "fetch": {"concurrency": concurrency}, "feeds": feeds}
+def write_config(
+    path: Path,
+    database: Path,
+    base_url: str,
+    manifest: list[dict[str, Any]],
+    concurrency: int,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    feeds = [
+        {"name": f"feed-{i:04d} {m['kind']}", "url": base_url + m["path"]}
+        for i, m in enumerate(manifest)
+    ]
+    config = {
+        "database": str(database),
+        "rules": str(RULES),
+        "fetch": {"concurrency": concurrency},
+        "feeds": feeds,
+    }
+    for dotted, value in (overrides or {}).items():
+        *parents, last = dotted.split(".")
+        node = config
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
     # JSON is YAML; no dependency needed to write it.
     path.write_text("# generated by bench/cycle.py\n" + json.dumps(config, indent=1) + "\n")
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``--set stories.enabled=false`` → {"stories.enabled": False} (values are JSON if they
+    parse as JSON, else strings)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set wants KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def git_state() -> dict[str, Any]:
+    """Which code was measured: others edit the tree, so record the commit and local edits."""
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", "-C", str(REPO), *a], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "uncommitted_in": sorted(
+            {
+                ln[3:].split("/")[0]
+                for ln in git("status", "--porcelain", "--", "monitor", "rules").splitlines()
+                if ln
+            }
+        ),
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -601,30 +803,61 @@ def main(argv: list[str] | None = None) -> int:
         parse_only(Path(argv[1]), argv[2])
         return 0
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     ap.add_argument("--feeds", type=int, default=1000, help="documents in the farm")
     ap.add_argument("--entries", type=int, default=50, help="entries per generated feed")
-    ap.add_argument("--real-share", type=float, default=1 / 3,
-                    help="share of the farm served from real corpus documents (0 = none)")
-    ap.add_argument("--real-max-entries", type=int, default=50,
-                    help="trim real documents to this many entries (0 = keep them whole; the "
-                    "three ransomwatch documents have 11-16k entries)")
+    ap.add_argument(
+        "--real-share",
+        type=float,
+        default=1 / 3,
+        help="share of the farm served from real corpus documents (0 = none)",
+    )
+    ap.add_argument(
+        "--real-max-entries",
+        type=int,
+        default=50,
+        help="trim real documents to this many entries (0 = keep them whole; the "
+        "three ransomwatch documents have 11-16k entries)",
+    )
     ap.add_argument("--concurrency", type=int, default=16, help="fetch.concurrency")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results")
-    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                    help="run each `monitor once` under cProfile, writing DIR/<cycle>.prof "
-                    "(timings then include the profiler's overhead)")
-    ap.add_argument("--no-drain", action="store_true",
-                    help="do not empty the outbox between cycles (then the 304 and no-etag "
-                    "cycles also deliver up to 500 alerts left over from the first)")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run each `monitor once` under cProfile, writing DIR/<cycle>.prof "
+        "(timings then include the profiler's overhead)",
+    )
+    ap.add_argument(
+        "--no-drain",
+        action="store_true",
+        help="do not empty the outbox between cycles (then the 304 and no-etag "
+        "cycles also deliver up to 500 alerts left over from the first)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    ap.add_argument("--timeout", type=float, default=1800, help="per `monitor once` run, seconds")
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=1800,
+        help="per `monitor once` run, seconds; a run killed at the limit ends the cycles",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra setting in the generated config, dotted, value as JSON "
+        "(e.g. --set stories.enabled=false); repeatable. Default: none (the defaults are measured)",
+    )
     args = ap.parse_args(argv)
 
     try:
         import feedparser  # noqa: F401
+
         import monitor  # noqa: F401
     except ImportError as exc:
         ap.error(f"{exc}: run with the project's interpreter, e.g. .venv/bin/python bench/cycle.py")
@@ -639,33 +872,53 @@ def main(argv: list[str] | None = None) -> int:
     try:
         t0 = time.perf_counter()
         if args.real_share > 0 and not REAL_DIR.is_dir():
-            print(f"note: {REAL_DIR} not found; the farm is generated documents only",
-                  file=sys.stderr)
-        manifest, farm_info = build_farm(farm, args.feeds, args.entries, args.real_share,
-                                         args.real_max_entries, args.seed)
+            print(
+                f"note: {REAL_DIR} not found; the farm is generated documents only", file=sys.stderr
+            )
+        manifest, farm_info = build_farm(
+            farm, args.feeds, args.entries, args.real_share, args.real_max_entries, args.seed
+        )
         manifest_file = farm / "manifest.json"
         manifest_file.write_text(json.dumps({"documents": manifest}))
-        print(f"farm: {farm_info['feeds']} documents ({farm_info['real_documents_served']} real "
-              f"from {farm_info['distinct_real_documents']} files, "
-              f"{farm_info['generated_documents']} generated), "
-              f"{farm_info['total_bytes'] / 1e6:.1f} MB, built in {time.perf_counter() - t0:.1f}s",
-              file=sys.stderr)
+        print(
+            f"farm: {farm_info['feeds']} documents ({farm_info['real_documents_served']} real "
+            f"from {farm_info['distinct_real_documents']} files, "
+            f"{farm_info['generated_documents']} generated), "
+            f"{farm_info['total_bytes'] / 1e6:.1f} MB, built in {time.perf_counter() - t0:.1f}s",
+            file=sys.stderr,
+        )
 
         server = Server(manifest_file)
         database = tmp / "db" / "monitor.db"
         config = tmp / "monitor.yaml"
-        write_config(config, database, server.base_url, manifest, args.concurrency)
+        overrides = parse_set(args.set)
+        write_config(config, database, server.base_url, manifest, args.concurrency, overrides)
         empty = tmp / "empty.yaml"
-        write_config(empty, tmp / "db-empty" / "monitor.db", server.base_url, [],
-                     args.concurrency)
+        write_config(
+            empty, tmp / "db-empty" / "monitor.db", server.base_url, [], args.concurrency, overrides
+        )
+
+        # The baseline first: it is quick, and stands even if a monitor run times out.
+        print("feedparser alone over the same documents …", file=sys.stderr)
+        parse_default = run_parse_only(manifest_file, "default")
+        parse_fast = run_parse_only(manifest_file, "fast")
+        print(
+            f"    default {parse_default['cpu']:.2f}s CPU, "
+            f"no sanitize/relative URIs {parse_fast['cpu']:.2f}s CPU",
+            file=sys.stderr,
+        )
 
         cycles: dict[str, dict[str, Any]] = {}
         plan = [
             ("startup", empty, None, "no feeds: interpreter, imports, config, rules, database"),
             ("first", config, "on", "fresh database, ETag on: every feed 200, all parsed"),
             ("304", config, "on", "same database, nothing changed: every feed 304"),
-            ("no-etag", config, "off", "no ETag/Last-Modified sent: 200, same bytes, "
-                                       "skipped by content hash"),
+            (
+                "no-etag",
+                config,
+                "off",
+                "no ETag/Last-Modified sent: 200, same bytes, skipped by content hash",
+            ),
         ]
         for name, cfg, validators, what in plan:
             if validators == "off":
@@ -676,17 +929,33 @@ def main(argv: list[str] | None = None) -> int:
             result["server"] = server.ask("stats")
             result["what"] = what
             cycles[name] = result
-            print(f"    {result['wall']:.2f}s wall, {result['cpu']:.2f}s CPU, "
-                  f"answers {result['server']['statuses']}", file=sys.stderr)
+            print(
+                f"    {result['wall']:.2f}s wall, {result['cpu']:.2f}s CPU, "
+                f"answers {result['server']['statuses']}",
+                file=sys.stderr,
+            )
+            if result["timed_out"]:
+                print(
+                    f"    killed after --timeout {args.timeout:g}s; the later cycles are skipped",
+                    file=sys.stderr,
+                )
+                break
+            if result["exit_code"] != 0:
+                why = (
+                    f"killed by signal {-result['exit_code']} from outside the benchmark"
+                    if result["exit_code"] < 0
+                    else f"exit code {result['exit_code']}"
+                )
+                print(f"    {why}; the later cycles are skipped", file=sys.stderr)
+                break
             pending = (result["monitor_summary"] or {}).get("pending", 0)
             if name != "startup" and pending and not args.no_drain:
-                print(f"    draining {pending} alerts left in the outbox (not measured) …",
-                      file=sys.stderr)
+                print(
+                    f"    draining {pending} alerts left in the outbox (not measured) …",
+                    file=sys.stderr,
+                )
                 result["drained_after"] = run_drain(cfg, tmp)
 
-        print("feedparser alone over the same documents …", file=sys.stderr)
-        parse_default = run_parse_only(manifest_file, "default")
-        parse_fast = run_parse_only(manifest_file, "fast")
         server_cpu = server.ask("stats")["server_cpu"]
     finally:
         if server is not None:
@@ -698,24 +967,33 @@ def main(argv: list[str] | None = None) -> int:
 
     n = args.feeds
     base = parse_default["cpu"]
-    first, c304, noetag = cycles["first"], cycles["304"], cycles["no-etag"]
+    empty_cycle: dict[str, Any] = {"server": {"statuses": {}}, "monitor_summary": None}
+    first = cycles.get("first", empty_cycle)
+    c304 = cycles.get("304", empty_cycle)
+    noetag = cycles.get("no-etag", empty_cycle)
     for c in cycles.values():
         c["cpu_vs_parse_only"] = ratio(c["cpu"], base)
-        c["cpu_vs_first"] = ratio(c["cpu"], first["cpu"])
+        c["cpu_vs_first"] = ratio(c["cpu"], first["cpu"]) if "cpu" in first else None
     checks = {
+        "all_cycles_ran": all(k in cycles for k in ("startup", "first", "304", "no-etag")),
         "all_exit_0": all(c["exit_code"] == 0 for c in cycles.values()),
         "first_all_200": first["server"]["statuses"].get("200") == n,
         "304_all_304": c304["server"]["statuses"].get("304") == n,
         "no_etag_all_200": noetag["server"]["statuses"].get("200") == n
         and "304" not in noetag["server"]["statuses"],
         "no_etag_all_unchanged": (noetag["monitor_summary"] or {}).get("unchanged") == n,
-        "no_failed_feeds": all((c["monitor_summary"] or {}).get("failed", 1) == 0
-                               for k, c in cycles.items() if k != "startup"),
+        "no_failed_feeds": all(
+            (c["monitor_summary"] or {}).get("failed", 1) == 0
+            for k, c in cycles.items()
+            if k != "startup"
+        ),
     }
     targets = {
-        "first_cpu_vs_parse_only": {"value": first["cpu_vs_parse_only"],
-                                    "target": TARGET_FIRST_VS_PARSE},
-        "304_cpu_vs_first": {"value": c304["cpu_vs_first"], "target": TARGET_304_VS_FIRST},
+        "first_cpu_vs_parse_only": {
+            "value": first.get("cpu_vs_parse_only"),
+            "target": TARGET_FIRST_VS_PARSE,
+        },
+        "304_cpu_vs_first": {"value": c304.get("cpu_vs_first"), "target": TARGET_304_VS_FIRST},
     }
     for t in targets.values():
         t["met"] = t["value"] is not None and t["value"] <= t["target"]
@@ -725,6 +1003,7 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine(),
         "versions": versions(),
+        "code": git_state(),
         "farm": farm_info,
         "parse_only": {"default": parse_default, "monitor_options": parse_fast},
         "cycles": cycles,
@@ -737,8 +1016,10 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     print(f"\nJSON: {args.out}")
     if not all(checks.values()):
-        print("WARNING: some checks failed: "
-              + ", ".join(k for k, v in checks.items() if not v), file=sys.stderr)
+        print(
+            "WARNING: some checks failed: " + ", ".join(k for k, v in checks.items() if not v),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -746,35 +1027,61 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(r: dict[str, Any]) -> None:
     m, f = r["machine"], r["farm"]
     pd, pf = r["parse_only"]["default"], r["parse_only"]["monitor_options"]
-    print(f"\nmonitor once — {f['feeds']} feeds ({f['real_documents_served']} real, "
-          f"{f['generated_documents']} generated × {f['entries_per_generated_feed']} entries), "
-          f"{f['total_bytes'] / 1e6:.1f} MB, {pd['entries']} entries")
-    print(f"{r['date']} · {m['nproc']} CPUs · Python {m['python']} · "
-          f"feedparser {r['versions']['feedparser']}\n")
-    head = (f"{'run':<34}{'wall s':>8}{'CPU s':>8}{'÷parse':>8}{'÷first':>8}"
-            f"{'200':>6}{'304':>6}  notes")
+    print(
+        f"\nmonitor once — {f['feeds']} feeds ({f['real_documents_served']} real, "
+        f"{f['generated_documents']} generated × {f['entries_per_generated_feed']} entries), "
+        f"{f['total_bytes'] / 1e6:.1f} MB, {pd['entries']} entries"
+    )
+    print(
+        f"{r['date']} · {m['nproc']} CPUs · Python {m['python']} · "
+        f"feedparser {r['versions']['feedparser']} · commit {(r['code']['commit'] or '?')[:10]}"
+        + (
+            " + local edits in " + ", ".join(r["code"]["uncommitted_in"])
+            if r["code"]["uncommitted_in"]
+            else ""
+        )
+        + (f" · --set {' '.join(r['args']['set'])}" if r["args"]["set"] else "")
+        + "\n"
+    )
+    head = (
+        f"{'run':<34}{'wall s':>8}{'CPU s':>8}{'÷parse':>8}{'÷first':>8}{'200':>6}{'304':>6}  notes"
+    )
     print(head)
     print("-" * len(head))
-    print(f"{'feedparser.parse, default':<34}{pd['wall']:>8.2f}{pd['cpu']:>8.2f}"
-          f"{'1.00×':>8}{'':>8}{'':>6}{'':>6}  in-process loop, {pd['bozo']} bozo")
-    print(f"{'feedparser.parse, no sanitize/uris':<34}{pf['wall']:>8.2f}{pf['cpu']:>8.2f}"
-          f"{fmt_ratio(ratio(pf['cpu'], pd['cpu'])):>8}{'':>8}{'':>6}{'':>6}"
-          f"  the options monitor uses")
+    print(
+        f"{'feedparser.parse, default':<34}{pd['wall']:>8.2f}{pd['cpu']:>8.2f}"
+        f"{'1.00×':>8}{'':>8}{'':>6}{'':>6}  in-process loop, {pd['bozo']} bozo"
+    )
+    print(
+        f"{'feedparser.parse, no sanitize/uris':<34}{pf['wall']:>8.2f}{pf['cpu']:>8.2f}"
+        f"{fmt_ratio(ratio(pf['cpu'], pd['cpu'])):>8}{'':>8}{'':>6}{'':>6}"
+        f"  the options monitor uses"
+    )
     for name, c in r["cycles"].items():
         st = c["server"]["statuses"]
         s = c["monitor_summary"] or {}
-        note = (f"new {s.get('new', '?')}, alerts {s.get('alerts', '?')}, sent "
-                f"{s.get('sent', '?')}, pending {s.get('pending', '?')}, "
-                f"rss {c['max_rss_mb']:.0f} MB")
+        note = (
+            f"new {s.get('new', '?')}, alerts {s.get('alerts', '?')}, sent "
+            f"{s.get('sent', '?')}, pending {s.get('pending', '?')}, "
+            f"rss {c['max_rss_mb']:.0f} MB"
+        )
         if c.get("drained_after", {}).get("sent"):
             note += f"; then {c['drained_after']['sent']} drained"
-        print(f"{'monitor once: ' + name:<34}{c['wall']:>8.2f}{c['cpu']:>8.2f}"
-              f"{fmt_ratio(c['cpu_vs_parse_only']):>8}{fmt_ratio(c['cpu_vs_first']):>8}"
-              f"{st.get('200', 0):>6}{st.get('304', 0):>6}  {note}")
+        if c.get("timed_out"):
+            note = "KILLED at --timeout; " + note
+        elif c["exit_code"] != 0:
+            note = f"FAILED (exit {c['exit_code']}); " + note
+        print(
+            f"{'monitor once: ' + name:<34}{c['wall']:>8.2f}{c['cpu']:>8.2f}"
+            f"{fmt_ratio(c['cpu_vs_parse_only']):>8}{fmt_ratio(c['cpu_vs_first']):>8}"
+            f"{st.get('200', 0):>6}{st.get('304', 0):>6}  {note}"
+        )
     print()
     for key, t in r["targets"].items():
-        print(f"target {key}: {fmt_ratio(t['value'])} ≤ {t['target']}× → "
-              f"{'met' if t['met'] else 'NOT met'}")
+        print(
+            f"target {key}: {fmt_ratio(t['value'])} ≤ {t['target']}× → "
+            f"{'met' if t['met'] else 'NOT met'}"
+        )
     bad = [k for k, v in r["checks"].items() if not v]
     print("checks: " + ("all passed" if not bad else "FAILED " + ", ".join(bad)))
 
