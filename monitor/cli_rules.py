@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .cli_common import fail_clearly
 from .durations import parse_duration
 from .errors import ConfigError, RuleError
 from .models import Entry, Match
@@ -86,6 +87,7 @@ def check(rules_dir: str | None, config_file: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
 @click.option("--explain", is_flag=True, help="Show which branch of each condition matched.")
 @click.option("--all", "show_all", is_flag=True, help="Also list items that match nothing.")
+@fail_clearly
 def test(
     rules_dir: str | None,
     config_file: str | None,
@@ -96,25 +98,16 @@ def test(
     show_all: bool,
 ) -> None:
     """Run the rules over items, without touching the database or Slack."""
-    from .errors import MonitorError
     from .items import Item, load_items
     from .rules import load_rules
 
     if bool(input_file) == bool(text):
         raise click.UsageError("give exactly one of --input FILE or --text TEXT")
-    try:
-        engine = load_rules(_rules_dir(rules_dir, config_file), run_examples=False).engine
-        if text is not None:
-            items = [Item("text", Entry(feed="text", key="text", url_key="", link="", title=text))]
-        else:
-            items = list(load_items(input_file or ""))
-    except RuleError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        sys.exit(1)
-    except MonitorError as exc:
-        err.print(f"error: {exc.describe()}", markup=False)
-        sys.exit(1)
+    engine = load_rules(_rules_dir(rules_dir, config_file), run_examples=False).engine
+    if text is not None:
+        items = [Item("text", Entry(feed="text", key="text", url_key="", link="", title=text))]
+    else:
+        items = list(load_items(input_file or ""))
     started = time.monotonic()
     matched = 0
     for item in items:
@@ -165,24 +158,16 @@ def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
 @config_option
 @click.option("--since", default="30d", show_default=True, help="How far back, e.g. 7d, 72h.")
 @click.option("--items/--no-items", default=True, help="List the matching items too.")
+@fail_clearly
 def backtest(rules_dir: str | None, config_file: str | None, since: str, items: bool) -> None:
     """What the current rules would have alerted on over stored entries."""
     from .config import load_settings
     from .rules import load_rules
     from .store import Store
 
-    try:
-        settings = load_settings(config_file)
-    except ConfigError as exc:
-        err.print(f"config error: {exc.describe()}", markup=False)
-        sys.exit(2)
+    settings = load_settings(config_file)
     folder = Path(rules_dir) if rules_dir else settings.rules
-    try:
-        engine = load_rules(folder).engine
-    except RuleError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        sys.exit(1)
+    engine = load_rules(folder).engine
     cutoff = time.time() - parse_duration(since).total_seconds()
     counts: dict[str, int] = {}
     severities: dict[str, str] = {}

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from .cli_common import fail_clearly
 from .durations import format_duration, parse_duration
 
 out = Console(highlight=False, soft_wrap=True)
@@ -31,17 +32,13 @@ def stories() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
 @click.option("--window", default="72h", show_default=True, help="Reports this close can join.")
+@fail_clearly
 def stories_test(input_file: str, as_json: bool, window: str) -> None:
     """Group items offline, with the daemon's code; no database, no Slack."""
-    from .errors import MonitorError
     from .items import load_items
     from .stories import THRESHOLD, group
 
-    try:
-        items = list(load_items(input_file))
-    except MonitorError as exc:
-        err.print(f"error: {exc.describe()}", markup=False)
-        sys.exit(1)
+    items = list(load_items(input_file))
     now = time.time()
     keyed = [
         (it.id, it.entry, it.entry.published.timestamp() if it.entry.published else now)
@@ -99,6 +96,7 @@ config_option = click.option(
 @click.option("--for", "duration", default=None, help="How long, e.g. 24h or 7d [forever].")
 @click.option("--reason", default="", help="Why, shown by `monitor mutes`.")
 @config_option
+@fail_clearly
 def mute(kind: str, value: str, duration: str | None, reason: str, config_file: str | None) -> None:
     """Stop posting a story (by id), a rule (by id) or a feed (by name) for a while."""
     from . import mutes
@@ -114,6 +112,7 @@ def mute(kind: str, value: str, duration: str | None, reason: str, config_file: 
 @click.argument("kind", type=click.Choice(["story", "rule", "feed"]))
 @click.argument("value")
 @config_option
+@fail_clearly
 def unmute(kind: str, value: str, config_file: str | None) -> None:
     """Undo a mute."""
     from . import mutes
@@ -128,6 +127,7 @@ def unmute(kind: str, value: str, config_file: str | None) -> None:
 
 @click.command("mutes")
 @config_option
+@fail_clearly
 def list_mutes(config_file: str | None) -> None:
     """The mutes in force."""
     from . import mutes

@@ -164,3 +164,60 @@ def test_secrets_are_never_printed(tmp_path: Path) -> None:
         env={"SLACK_BOT_TOKEN": secret, "SLACK_API_URL": "http://127.0.0.1:9/api/"},
     )
     assert secret not in result.stdout + result.stderr
+
+
+def test_stories_test_json_groups_the_nio_reports(tmp_path: Path) -> None:
+    items = tmp_path / "items.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "source": "CarNews",
+            "published": "2022-12-20T10:00:00Z",
+            "title": "NIO receives blackmail email demanding $2.25 million in bitcoin",
+            "summary": "NIO says an outside party claims to hold user data.",
+            "link": "",
+        },
+        {
+            "id": "d",
+            "source": "CarNews",
+            "published": "2022-12-20T11:00:00Z",
+            "title": "NIO delivered 14,178 vehicles in November",
+            "summary": "",
+            "link": "",
+        },
+        {
+            "id": "b",
+            "source": "Wire",
+            "published": "2022-12-20T16:00:00Z",
+            "title": "Hackers demand US$2.25m in Bitcoin from Chinese EV maker Nio",
+            "summary": "Nio was the target of an extortion attempt over user data.",
+            "link": "",
+        },
+    ]
+    items.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = monitor("stories", "test", "--input", str(items), "--json")
+    assert result.returncode == 0, result.stderr
+    story = {line["id"]: line["story"] for line in map(json.loads, result.stdout.splitlines())}
+    assert story["a"] == story["b"] != story["d"]
+    missing = monitor("stories", "test", "--input", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_mute_unmute_and_list(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    args = ("--config", str(config))
+    assert (
+        monitor(
+            "mute", "rule", "bitcoin-news", "--for", "2h", "--reason", "noisy", *args
+        ).returncode
+        == 0
+    )
+    listed = monitor("mutes", *args)
+    assert (
+        "rule bitcoin-news for 1h59m" in listed.stdout
+        or "rule bitcoin-news for 2h" in listed.stdout
+    )
+    assert "noisy" in listed.stdout
+    assert monitor("unmute", "rule", "bitcoin-news", *args).returncode == 0
+    assert monitor("mutes", *args).stdout.strip() == "no mutes"
+    assert monitor("unmute", "rule", "bitcoin-news", *args).returncode == 1
