@@ -67,8 +67,9 @@ class ConsolePrinter:
             f"    rule [bold]{escape(top['rule'])}[/] ({escape(top['title'])})"
             f" · matched: [green]{escape(terms)}[/]"
         )
-        for other in p["matches"][1:]:
-            c.print(f"    also [dim]{escape(other['rule'])} ({other['severity']})[/]")
+        others = [f"{m['rule']} ({m['severity']})" for m in p["matches"][1:]]
+        if others:
+            c.print(f"    [dim]also: {escape(', '.join(others))}[/]")
         if p.get("summary"):
             summary = p["summary"] if len(p["summary"]) < 240 else p["summary"][:239] + "…"
             c.print(f"    [dim]{escape(summary)}[/]")
