@@ -265,3 +265,21 @@ def test_guid_churn_is_reported_once(store: Store) -> None:
     assert [k for k, _, _ in ops.firing()] == ["guid-churn:Wire"]
     ops.after_poll("Wire", PollResult(fresh=3, alerts=[], repeats=0))
     assert ops.firing() == []
+
+
+def test_critical_alerts_mention_only_whom_the_config_names(store: Store, slack: FakeSlack) -> None:
+    from tests.fakes.slack_server import live_mentions, message_mrkdwn_texts
+
+    clock, index, bot = Clock(), StoryIndex(), BotSender(TOKEN, slack.base_url)
+    evil = Item("<!channel> NIO blackmail <@U999EVIL>", "https://x.example/nio", "x1")
+    poll(store, index, "CarNews", evil, match(), clock)
+    poll(store, index, "Wire", ACME, match("data-breach", Severity.MEDIUM), clock)
+    deliver(store, bot, clock, mentions={"critical": ["S0SECTEAM", "U0ONCALL"]})
+    critical, medium = slack.messages
+    live = [m for t in message_mrkdwn_texts(critical) for m in live_mentions(t)]
+    pings = [m for m in live if not m.startswith("<http")]
+    assert sorted(set(pings)) == ["<!subteam^S0SECTEAM>", "<@U0ONCALL>"]
+    assert all(
+        not live_mentions(t) or all(m.startswith("<http") for m in live_mentions(t))
+        for t in message_mrkdwn_texts(medium)
+    )
