@@ -863,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"{exc}: run with the project's interpreter, e.g. .venv/bin/python bench/cycle.py")
 
     started_at = datetime.now(UTC)
+    code = git_state()  # before the runs: the tree may change while they go
     tmp = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
     farm = tmp / "farm"
     if args.profile:
@@ -1003,7 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine(),
         "versions": versions(),
-        "code": git_state(),
+        "code": code,
         "farm": farm_info,
         "parse_only": {"default": parse_default, "monitor_options": parse_fast},
         "cycles": cycles,

@@ -601,22 +601,15 @@ class Store:
     def recent_story_items(self, since: float) -> Iterator[tuple[int, int, Entry, float]]:
         """(entry id, story id, entry, time) of alerts grouped since ``since``, for the index."""
         rows = self.conn.execute(
-            "SELECT e.id, a.story_id, e.feed, e.key, e.url_key, e.link, e.title, e.summary, "
-            "e.published, a.created_at FROM alerts a JOIN entries e ON e.id = a.entry_id "
+            f"SELECT e.id, a.story_id, a.created_at, {_ENTRY_COLUMNS} FROM alerts a "
+            "JOIN entries e ON e.id = a.entry_id "
             "WHERE a.story_id IS NOT NULL AND a.created_at >= ? ORDER BY a.id",
             (since,),
         )
         for r in rows:
-            entry = Entry(
-                feed=r[2],
-                key=r[3],
-                url_key=r[4],
-                link=r[5],
-                title=r[6],
-                summary=r[7],
-                published=dt(r[8]),
-            )
-            yield r[0], r[1], entry, r[8] if r[8] is not None else r[9]
+            entry = _entry(r[3:])
+            at = entry.published.timestamp() if entry.published else r[2]
+            yield r[0], r[1], entry, at
 
     def recent_entries(self, limit: int) -> Iterator[Entry]:
         rows = self.conn.execute(
@@ -663,28 +656,37 @@ class Store:
 
     def entries_since(self, since: float) -> Iterator[Entry]:
         rows = self.conn.execute(
-            "SELECT feed, key, url_key, link, title, summary, content, author, published "
-            "FROM entries WHERE first_seen >= ? ORDER BY first_seen",
+            f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE first_seen >= ? ORDER BY first_seen",
             (since,),
         )
         for r in rows:
-            yield Entry(
-                feed=r[0],
-                key=r[1],
-                url_key=r[2],
-                link=r[3],
-                title=r[4],
-                summary=r[5],
-                content=r[6],
-                author=r[7],
-                published=dt(r[8]),
-            )
+            yield _entry(r)
 
 
 def _feed_state(row: Sequence[Any]) -> FeedState:
     name, url, next_poll, etag, modified, digest, errors, first, last, ok, error, polls = row
     return FeedState(
         name, url, next_poll, etag, modified, digest, errors, bool(first), last, ok, error, polls
+    )
+
+
+_ENTRY_COLUMNS = (
+    "e.feed, e.key, e.url_key, e.link, e.title, e.summary, e.content, e.author, e.published"
+)
+
+
+def _entry(r: Sequence[Any]) -> Entry:
+    """An Entry from the columns of _ENTRY_COLUMNS, in that order."""
+    return Entry(
+        feed=r[0],
+        key=r[1],
+        url_key=r[2],
+        link=r[3],
+        title=r[4],
+        summary=r[5],
+        content=r[6],
+        author=r[7],
+        published=dt(r[8]),
     )
 
 
