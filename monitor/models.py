@@ -7,7 +7,7 @@ never change once made. Configuration and rule files are pydantic models instead
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
@@ -110,21 +110,3 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A row of the outbox, as delivery sees it."""
-
-    id: int
-    kind: str  # "alert" | "summary"
-    feed: str
-    severity: Severity
-    channel: str
-    title: str
-    link: str
-    summary: str
-    published: datetime | None
-    matches: tuple[Match, ...] = field(default=())
-    attempts: int = 0
-    extra: dict[str, object] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from .models import Entry, Match, Severity
+from .models import Entry, Match
 from .stories import Decision
 
 SCHEMA = [
@@ -76,7 +76,6 @@ SCHEMA = [
     CREATE TABLE ops_state (
         key TEXT PRIMARY KEY, firing INTEGER NOT NULL, since REAL NOT NULL, detail TEXT
     );
-    ALTER TABLE feeds ADD COLUMN dup_streak INTEGER NOT NULL DEFAULT 0;
     """,
     # 3: a feed's recent arrivals, for the silent-feed check, without a full scan
     """
@@ -704,7 +703,3 @@ def _match_json(m: Match) -> dict[str, Any]:
         "terms": m.terms,
         "where": sorted({h.field for h in m.hits}),
     }
-
-
-def severity_of(value: int) -> Severity:
-    return Severity(value)

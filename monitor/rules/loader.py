@@ -32,7 +32,6 @@ _TAGS = {"word", "list", "case", "regex", "near", "condition"}
 class RuleSet:
     engine: Engine
     rules: list[S.Rule]
-    files: dict[str, S.Rule]  # rule id → file
     lists: dict[str, list[Any]]
     problems: list[RuleProblem] = field(default_factory=list)  # warnings only
     signature: str = ""
@@ -160,7 +159,6 @@ class _Loader:
         return RuleSet(
             engine=engine,
             rules=rules,
-            files={},
             lists=lists,
             signature=signature(self.folder),
             locations=where,
