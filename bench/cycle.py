@@ -742,12 +742,11 @@ def git_state() -> dict[str, Any]:
 
     return {
         "commit": git("rev-parse", "HEAD") or None,
-        "uncommitted_in": sorted(
-            {
-                ln[3:].split("/")[0]
-                for ln in git("status", "--porcelain", "--", "monitor", "rules").splitlines()
-                if ln
-            }
+        # "XY path" lines; git() strips the output, so split rather than slice
+        "uncommitted": sorted(
+            ln.split(None, 1)[1]
+            for ln in git("status", "--porcelain", "--", "monitor", "rules").splitlines()
+            if ln.strip()
         ),
     }
 
@@ -1037,8 +1036,8 @@ def print_table(r: dict[str, Any]) -> None:
         f"{r['date']} · {m['nproc']} CPUs · Python {m['python']} · "
         f"feedparser {r['versions']['feedparser']} · commit {(r['code']['commit'] or '?')[:10]}"
         + (
-            " + local edits in " + ", ".join(r["code"]["uncommitted_in"])
-            if r["code"]["uncommitted_in"]
+            f" + {len(r['code']['uncommitted'])} uncommitted files in monitor/ or rules/"
+            if r["code"]["uncommitted"]
             else ""
         )
         + (f" · --set {' '.join(r['args']['set'])}" if r["args"]["set"] else "")
