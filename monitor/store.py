@@ -138,7 +138,7 @@ class Grouper(Protocol):
 class PollResult:
     fresh: int  # entries never seen before
     alerts: list[int]  # outbox rows created
-    repeats: int  # "new" entries whose URL was seen before (GUID churn)
+    repeats: int  # "new" entries whose URL this feed had already (GUID churn)
 
 
 class Store:
@@ -298,17 +298,19 @@ class Store:
                 entry_id = int(cur.lastrowid or 0)
                 if grouper is not None:
                     grouper.observe(e)
-                if (
-                    e.url_key
-                    and conn.execute(
-                        # `url_key != ''` lets SQLite use the partial index (else: a full scan)
-                        "SELECT 1 FROM entries WHERE url_key = ? AND url_key != '' AND id != ? "
-                        "LIMIT 1",
-                        (e.url_key, entry_id),
-                    ).fetchone()
-                ):
-                    repeats += 1
-                    continue  # the same article, seen before (another feed, or a new guid)
+                if e.url_key:
+                    # `url_key != ''` lets SQLite use the partial index (else: a full scan)
+                    seen = conn.execute(
+                        "SELECT max(feed = ?) FROM entries "
+                        "WHERE url_key = ? AND url_key != '' AND id != ?",
+                        (e.feed, e.url_key, entry_id),
+                    ).fetchone()[0]
+                    if seen is not None:
+                        # the same article, seen before: never a second alert. Only this
+                        # feed re-issuing its own article under a new id is GUID churn;
+                        # another feed carrying it is normal (site-wide and section feeds)
+                        repeats += int(seen)
+                        continue
                 if not item.matches or not item.alertable:
                     continue
                 story_id, role, broadcast, grouping = self._story(

@@ -176,3 +176,43 @@ def test_hot_queries_use_indexes(tmp_path: Path) -> None:
                 if row[3].startswith(("SCAN entries", "SCAN alerts", "SCAN e", "SCAN a"))
             ]
     assert scans == []
+
+
+def test_guid_churn_counts_only_a_feed_repeating_itself(store: Store) -> None:
+    """Another feed carrying the same article (site-wide and section feeds) is not
+    churn; this feed re-issuing its own article under a new id is."""
+    first = store.record_poll(
+        "A",
+        1.0,
+        2.0,
+        [new(entry(1))],
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        max_alerts=20,
+    )
+    other_feed = store.record_poll(
+        "B",
+        1.0,
+        2.0,
+        [new(entry(1, feed="B"))],
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        max_alerts=20,
+    )
+    churned = Entry(
+        feed="A", key="new-guid", url_key="n.example/1", link="https://n.example/1", title="Story 1"
+    )
+    same_feed = store.record_poll(
+        "A",
+        1.0,
+        2.0,
+        [new(churned)],
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        max_alerts=20,
+    )
+    assert (first.repeats, other_feed.repeats, same_feed.repeats) == (0, 0, 1)
+    assert other_feed.alerts == [] and same_feed.alerts == []
