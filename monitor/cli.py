@@ -15,17 +15,9 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .cli_common import err_console, fail_clearly
+from .cli_common import config_option, err_console, fail_clearly
 from .config import Settings, load_settings
 from .logs import configure
-
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Configuration file [default: $MONITOR_CONFIG or config/monitor.yaml].",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

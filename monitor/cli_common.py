@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import click
 from rich.console import Console
 from rich.markup import escape
 
@@ -15,6 +16,14 @@ from .errors import ConfigError, MonitorError, RuleError
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file [default: $MONITOR_CONFIG or config/monitor.yaml].",
+)
 
 
 def fail_clearly(func: F) -> F:

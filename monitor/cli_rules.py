@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .cli_common import fail_clearly
+from .cli_common import config_option, fail_clearly
 from .durations import parse_duration
 from .errors import ConfigError, RuleError
 from .models import Entry, Match
@@ -39,13 +39,6 @@ rules_option = click.option(
     type=click.Path(file_okay=False),
     default=None,
     help="Rules folder [default: from the config, else rules/].",
-)
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Configuration file (for the rules folder).",
 )
 
 

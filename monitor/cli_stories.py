@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_common import fail_clearly
+from .cli_common import config_option, fail_clearly
 from .durations import format_duration, parse_duration
 
 out = Console(highlight=False, soft_wrap=True)
@@ -79,15 +79,6 @@ def _store(config_file: str | None):  # type: ignore[no-untyped-def]
     from .store import Store
 
     return Store(load_settings(config_file).database)
-
-
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Configuration file.",
-)
 
 
 @click.command()

@@ -11,6 +11,7 @@ The daemon and `monitor stories test` use this same code.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -370,6 +371,7 @@ class StoryIndex:
     by_source: dict[str, Counter[str]] = field(default_factory=dict)
     source_items: Counter[str] = field(default_factory=Counter)
     postings: dict[str, list[_Doc]] = field(default_factory=dict)  # token → items with it
+    _decided: tuple[Entry, _Doc] | None = None  # the item decide() just built
 
     def observe(self, entry: Entry) -> None:
         """Count an item's words for rarity (every item, matched or not)."""
@@ -396,6 +398,7 @@ class StoryIndex:
     def decide(self, key: str, entry: Entry, at: float) -> Decision:
         """Where ``entry`` belongs; call ``add`` to record it."""
         doc = self._doc(key, key, entry, at)
+        self._decided = (entry, doc)  # add() of the same item reuses it
         best: tuple[float, _Doc | None, frozenset[str]] = (0.0, None, frozenset())
         for other in self._candidates(doc):
             if abs(at - other.at) > self.window or other.key == key:
@@ -428,7 +431,12 @@ class StoryIndex:
         return ranked[:SHORTLIST]
 
     def add(self, key: str, story: str, entry: Entry, at: float) -> None:
-        doc = self._doc(key, story, entry, at)
+        last = self._decided
+        if last is not None and last[0] is entry and last[1].key == key and last[1].at == at:
+            doc = dataclasses.replace(last[1], story=story)
+        else:
+            doc = self._doc(key, story, entry, at)
+        self._decided = None
         self.docs.append(doc)
         for token in doc.full:
             self.postings.setdefault(token, []).append(doc)
