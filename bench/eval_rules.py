@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from monitor.items import load_items  # noqa: E402
+from monitor.feeds.items import load_items  # noqa: E402
 from monitor.models import Severity  # noqa: E402
 from monitor.rules import load_rules  # noqa: E402
 

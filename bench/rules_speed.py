@@ -55,7 +55,7 @@ from monitor.rules import load_rules  # noqa: E402
 from monitor.rules.terms import HAS_CJK, TOKEN_RE  # noqa: E402
 
 try:  # clean text the way the feed parser does; fall back to raw text
-    from monitor.normalize import plain_text as _plain
+    from monitor.feeds.text import plain_text as _plain
 except ImportError:  # pragma: no cover
 
     def _plain(value: str | None, limit: int = 0) -> str:

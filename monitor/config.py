@@ -29,11 +29,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from .durations import parse_duration
 from .errors import ConfigError
+from .models import SEVERITIES
 from .yamlfile import YamlDoc, YamlSyntaxError, load_yaml_file
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 class _Strict(BaseModel):

@@ -1,9 +1,11 @@
-"""The long-running daemon: APScheduler jobs over the Monitor, until SIGTERM/SIGINT.
+"""The long-running daemon, until SIGTERM/SIGINT: polling and delivery side by side.
 
-Per-feed schedule state lives in the database (next_poll_at), and a short
-periodic tick polls the feeds that are due, so a restart neither re-polls
-everything at once nor forgets a back-off. Jobs share one worker thread: they
-share one SQLite connection, and a poll must never interleave with a delivery.
+Polling: APScheduler jobs on one worker thread (tick: poll the feeds that are
+due; housekeeping). Per-feed schedule state lives in the database
+(next_poll_at), so a restart neither re-polls everything at once nor forgets a
+back-off. Delivery: a thread of its own with its own database connection, woken
+when a cycle routed new alerts, so a long drain at Slack's pace never delays a
+poll. On SIGTERM both finish what they hold (a poll, a post) and stop.
 """
 
 from __future__ import annotations
@@ -18,18 +20,20 @@ import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .app import Monitor
+from .app import Monitor, deliver
+from .errors import MonitorError
+from .store import Store
 
 log = structlog.get_logger("daemon")
-DELIVERY_EVERY = 5.0
+DELIVERY_EVERY = 5.0  # the delivery thread looks at the outbox at least this often
 HOUSEKEEPING_EVERY = 3600.0
-DIGEST_EVERY = 300.0
 
 
 class Daemon:
     def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
         self.stopping = threading.Event()
+        self.wake = threading.Event()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -40,7 +44,7 @@ class Daemon:
         if self.stopping.is_set():
             return
         m = self.monitor
-        m.store.set_meta("heartbeat", str(time.time()))
+        m.store.meta.set("heartbeat", str(time.time()))
         m.reload_rules_if_changed()
         report = m.poll(due_only=True, stop=self.stopping.is_set)
         if report.outcomes:
@@ -51,25 +55,36 @@ class Daemon:
                 errors=len(report.errors),
                 unchanged=report.count("not_modified") + report.count("unchanged"),
             )
-        if report.alerts and not self.stopping.is_set():
-            self.deliver()
-
-    def deliver(self) -> None:
-        if not self.stopping.is_set():
-            self.monitor.deliver(wait_out_429=False, stop=self.stopping.is_set)
-
-    def digests(self) -> None:
-        if not self.stopping.is_set():
-            self.monitor.send_digests()
+        if report.routed:
+            self.wake.set()
 
     def housekeeping(self) -> None:
         m = self.monitor
-        cutoff = time.time() - m.settings.retention.total_seconds()
-        pruned = m.store.prune(cutoff)
-        if m.grouper is not None:
-            m.grouper.expire(time.time())
-        m.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        now = time.time()
+        pruned = m.store.entries.prune(now - m.settings.retention.total_seconds())
+        m.pipeline.expire(now)
+        with m.store.db.guard():
+            m.store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         log.info("housekeeping", pruned=pruned)
+
+    def deliver_forever(self) -> None:
+        store = Store(self.monitor.settings.database)
+        delivery = self.monitor.delivery(store, sleep=self.stopping.wait)
+        try:
+            while not self.stopping.is_set():
+                timeout = DELIVERY_EVERY
+                try:
+                    report = deliver(self.monitor, delivery, once=False, stop=self.stopping.is_set)
+                    if report.next_wake is not None:
+                        timeout = min(timeout, max(0.05, report.next_wake - time.time()))
+                except MonitorError as exc:  # the database failing: say so, keep trying
+                    log.error("deliver.failed", error=str(exc), hint=exc.hint)
+                except Exception:
+                    log.exception("deliver.bug")
+                self.wake.wait(timeout)
+                self.wake.clear()
+        finally:
+            store.close()
 
     def run(self) -> None:
         now = datetime.now(UTC)
@@ -83,20 +98,6 @@ class Daemon:
             jitter=min(2.0, tick / 10),
         )
         self.scheduler.add_job(
-            self.deliver,
-            "interval",
-            seconds=DELIVERY_EVERY,
-            id="deliver",
-            next_run_time=now + timedelta(seconds=1),
-        )
-        self.scheduler.add_job(
-            self.digests,
-            "interval",
-            seconds=DIGEST_EVERY,
-            id="digests",
-            next_run_time=now + timedelta(seconds=30),
-        )
-        self.scheduler.add_job(
             self.housekeeping,
             "interval",
             seconds=HOUSEKEEPING_EVERY,
@@ -105,19 +106,22 @@ class Daemon:
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        feeds = len(self.monitor.feeds())
         log.info(
             "daemon.start",
-            feeds=feeds,
+            feeds=len(self.monitor.feeds()),
             rules=len(self.monitor.ruleset.rules),
             tick=tick,
             delivery=self.monitor.sender.name,
         )
+        sender = threading.Thread(target=self.deliver_forever, name="deliver")
+        sender.start()
         self.scheduler.start()
         while not self.stopping.wait(1.0):
             pass
         log.info("daemon.stopping", msg="finishing the job in progress")
+        self.wake.set()
         self.scheduler.shutdown(wait=True)
+        sender.join()
         log.info("daemon.stopped")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -9,17 +9,20 @@
     │   ├── TooLarge             body over the size cap
     │   └── TransportError       DNS, refused, reset, TLS, unreadable file
     ├── ParseError               the body is not a feed (HTML page, garbage)
+    ├── StoreError               the SQLite database cannot be used (locked, read-only,
+    │                            corrupt, disk full, path is a folder)
     └── DeliveryError            Slack (or the webhook) did not take an alert
         ├── TransientDeliveryError   429, 5xx, network: retried later
         └── PermanentDeliveryError   invalid_auth, channel_not_found…: marked failed
 
-Third-party exceptions are translated where they enter (fetch, deliver) with
+Third-party exceptions are translated where they enter (fetch, store, deliver) with
 ``raise … from``; the CLI turns a MonitorError into a message and an exit code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 class MonitorError(Exception):
@@ -99,6 +102,25 @@ class TransportError(FetchError):
 
 class ParseError(MonitorError):
     hint = "the URL may point at a web page rather than its RSS/Atom feed"
+
+
+class StoreError(MonitorError):
+    """``kind`` says what went wrong, so the CLI and the hint can be specific."""
+
+    HINTS: ClassVar[dict[str, str]] = {
+        "folder": "`database:` must name a file, e.g. data/monitor.db, not a folder",
+        "readonly": "the database or its folder is read-only; give the monitor's user write access",
+        "locked": "another process holds the database; stop it, or wait and try again",
+        "corrupt": "the file is not a monitor database or is damaged; move it aside to start "
+        "afresh (alerts already sent would then be sent again)",
+        "full": "the disk is full; free some space (the monitor keeps working afterwards)",
+        "open": "check that the path in `database:` exists and is writable",
+        "error": "",
+    }
+
+    def __init__(self, message: str, *, kind: str = "error") -> None:
+        super().__init__(message, hint=self.HINTS.get(kind, ""))
+        self.kind = kind
 
 
 class DeliveryError(MonitorError):

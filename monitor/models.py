@@ -1,8 +1,9 @@
-"""The typed values passed between stages: fetch → parse → match → store → deliver.
+"""The typed values passed between stages: fetch → parse → match → group → route.
 
 Frozen dataclasses, because these are built by the thousand on the hot path and
 never change once made. Configuration and rule files are pydantic models instead
 (``config.py``, ``rules/schema.py``): that is where untrusted input is validated.
+The outbox's own models (alerts, routes, stories) are in ``alerts.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ class Severity(IntEnum):
         return self >= Severity.MEDIUM
 
 
+SEVERITIES = tuple(s.label for s in sorted(Severity, reverse=True))  # critical … info
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a feed's last good fetch told us, to ask only for what changed."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """What one fetch produced. ``body`` is None when nothing changed (304 or same bytes)."""
@@ -46,7 +59,10 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
-    http_status: int = 200
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.etag, self.last_modified, self.content_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +87,12 @@ class Entry:
         if name == "feed":
             return self.feed
         return str(getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    entries: tuple[Entry, ...]
+    warning: str = ""  # the parser's complaint about a malformed but readable document
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +128,12 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
-class ParsedFeed:
-    title: str
-    entries: tuple[Entry, ...]
-    warning: str = ""
+class Candidate:
+    """A new entry that may alert: it matched rules and is recent enough."""
+
+    entry: Entry
+    matches: tuple[Match, ...]  # most severe first; never empty
+
+    @property
+    def top(self) -> Match:
+        return self.matches[0]

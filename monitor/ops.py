@@ -9,7 +9,6 @@ or not) is kept in the database, so a restart never repeats a message. With
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -17,9 +16,9 @@ from dataclasses import dataclass
 
 import structlog
 
+from .alerts import AlertPayload
 from .config import Settings
-from .models import Severity
-from .store import PENDING, PollResult, Store
+from .store import PollResult, Store
 
 log = structlog.get_logger("ops")
 
@@ -39,60 +38,25 @@ class Ops:
 
     def transition(self, key: str, firing: bool, title: str, detail: str = "") -> bool:
         """Record the condition's state; say so only when it changes."""
-        row = self.store.conn.execute(
-            "SELECT firing FROM ops_state WHERE key = ?", (key,)
-        ).fetchone()
-        was = bool(row[0]) if row else False
-        if was == firing:
+        if self.store.ops.is_firing(key) == firing:
             return False
-        now = self.clock()
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO ops_state (key, firing, since, detail) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET firing = excluded.firing, "
-                "since = excluded.since, detail = excluded.detail",
-                (key, int(firing), now, detail[:1000]),
-            )
-            channel = self.settings.slack.ops_channel
-            if channel:
-                payload = {
-                    "title": title,
-                    "summary": detail,
-                    "recovered": not firing,
-                    "feed": "monitor",
-                    "link": "",
-                    "published": None,
-                    "matches": [],
-                }
-                conn.execute(
-                    "INSERT INTO alerts (kind, feed, rule_id, severity, channel, state, "
-                    "created_at, payload) VALUES ('ops', 'monitor', ?, ?, ?, ?, ?, ?)",
-                    (
-                        f"ops:{key}",
-                        int(Severity.HIGH),
-                        channel,
-                        PENDING,
-                        now,
-                        json.dumps(payload, ensure_ascii=False),
-                    ),
-                )
+        channel = self.settings.slack.ops_channel
+        message = AlertPayload(title=title, summary=detail, feed="monitor", recovered=not firing)
+        self.store.record_ops(key, firing, self.clock(), detail, message, channel)
         (log.warning if firing else log.info)(
             "ops." + ("problem" if firing else "recovered"), key=key, title=title, detail=detail
         )
         return True
 
     def firing(self) -> list[tuple[str, float, str]]:
-        rows = self.store.conn.execute(
-            "SELECT key, since, detail FROM ops_state WHERE firing = 1 ORDER BY since"
-        )
-        return [(r[0], r[1], r[2] or "") for r in rows]
+        return self.store.ops.firing()
 
     # -- the conditions -----------------------------------------------------------------
 
     def check_feeds(self) -> None:
         now = self.clock()
         configured = {f.name for f in self.settings.feeds if f.enabled}
-        for state in self.store.feed_states():
+        for state in self.store.feeds.states():
             if state.name not in configured:
                 continue
             since_ok = now - (state.last_ok_at or now)
@@ -113,12 +77,7 @@ class Ops:
                 self._check_silent(state.name, now)
 
     def _check_silent(self, feed: str, now: float) -> None:
-        rows = self.store.conn.execute(
-            "SELECT DISTINCT first_seen FROM entries WHERE feed = ? ORDER BY first_seen DESC "
-            "LIMIT 21",
-            (feed,),
-        ).fetchall()
-        arrivals = [r[0] for r in rows]
+        arrivals = self.store.entries.arrivals(feed, 21)
         if len(arrivals) < 6:
             return  # too little history to know its rhythm
         gaps = [a - b for a, b in itertools.pairwise(arrivals)]
@@ -136,16 +95,17 @@ class Ops:
 
     def after_poll(self, feed: str, result: PollResult) -> None:
         """GUID churn: a feed whose "new" items mostly carry URLs already seen."""
-        if result.fresh < 1:
+        fresh = len(result.fresh)
+        if fresh < 1:
             return
-        ratio = result.repeats / result.fresh
-        churning = result.fresh >= CHURN_MIN_ITEMS and ratio >= CHURN_RATIO
+        ratio = result.repeats / fresh
+        churning = fresh >= CHURN_MIN_ITEMS and ratio >= CHURN_RATIO
         if churning or ratio < CHURN_RATIO:
             self.transition(
                 f"guid-churn:{feed}",
                 churning,
                 f"feed {feed} re-issues old items under new ids ({result.repeats} of "
-                f"{result.fresh} 'new' items were seen before); they are not alerted again"
+                f"{fresh} 'new' items were seen before); they are not alerted again"
                 if churning
                 else f"feed {feed} no longer re-issues old items",
             )

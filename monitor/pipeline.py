@@ -1,13 +1,21 @@
-"""The one place where a poll happens: fetch → parse → match → store.
+"""The one place where a poll happens:
 
-Fetching and parsing run in a thread pool (network-bound); matching and the
-database stay on the calling thread, one transaction per feed. A failing feed
-is recorded on that feed with a growing back-off and never stops the others.
+    fetch → parse → new? → match → store      per feed, as each fetch completes
+    group → route → store                      once per cycle, over every feed's new alerts
+
+Fetching runs in a thread pool (network-bound). Everything a feed's entries go
+through after that is guarded as one step: whatever fails, of whatever kind, is
+recorded on that feed with a growing back-off and never stops the other feeds.
+A cycle's new alerts wait in the outbox (state ``new``) until every feed of the
+cycle is in; then they are grouped into stories and routed as one batch, so the
+result never depends on which feed answered first. Alerts a crash left ``new``
+are picked up by the next cycle.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -15,18 +23,22 @@ from datetime import UTC, datetime
 
 import structlog
 
+from .alerts import Alert, AlertState, Grouping
 from .config import FeedConfig, Settings
-from .errors import FetchError, MonitorError, ParseError
-from .fetch import Fetcher, Validators
-from .models import Entry, FetchResult, Match, ParsedFeed, Severity
-from .parse import parse_feed
+from .errors import MonitorError
+from .feeds.fetch import Fetcher
+from .feeds.parse import parse_feed
+from .grouping import Grouper, Report
+from .models import Candidate, Entry, FetchResult, Validators
+from .route import KnownStory, Placement, route
 from .rules import Engine
-from .store import FeedState, Grouper, NewAlert, PollResult, Store
+from .store import FeedState, PollRecord, PollResult, Store
 
 log = structlog.get_logger("poll")
+WARM_ENTRIES = 20_000  # recent entries counted for word rarity when grouping starts
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class FeedOutcome:
     name: str
     status: str  # ok | not_modified | unchanged | error
@@ -36,8 +48,9 @@ class FeedOutcome:
 
 
 @dataclass
-class PollReport:
+class CycleReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
+    routed: Counter[str] = field(default_factory=Counter)  # new alerts by state
 
     @property
     def alerts(self) -> int:
@@ -52,14 +65,14 @@ class PollReport:
 
 
 @dataclass
-class Poller:
+class Pipeline:
     settings: Settings
     store: Store
     fetcher: Fetcher
     engine: Callable[[], Engine]  # the current rules, which may be reloaded between polls
     clock: Callable[[], float] = time.time
-    grouper: Grouper | None = None  # story grouping; None: every alert stands alone
     on_stored: Callable[[str, PollResult], None] | None = None  # ops checks (GUID churn)
+    _grouper: Grouper | None = None
 
     def poll(
         self,
@@ -67,9 +80,9 @@ class Poller:
         *,
         stop: Callable[[], bool] = lambda: False,
         progress: Callable[[FeedOutcome], None] | None = None,
-    ) -> PollReport:
-        report = PollReport()
-        states = {s.name: s for s in self.store.feed_states()}
+    ) -> CycleReport:
+        report = CycleReport()
+        states = {s.name: s for s in self.store.feeds.states()}
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
             futures: dict[Future[FetchResult], FeedConfig] = {}
@@ -82,74 +95,76 @@ class Poller:
                 )
                 futures[pool.submit(self.fetcher.fetch, feed.url, known)] = feed
             for future in as_completed(futures):
-                feed = futures[future]
                 if stop():
                     # leave the rest unrecorded: they stay due and are polled next time
                     for f in futures:
                         f.cancel()
                     break
-                outcome = self._record(feed, states.get(feed.name), future)
+                feed = futures[future]
+                outcome = self._feed(feed, states.get(feed.name), future)
                 report.outcomes.append(outcome)
                 if progress:
                     progress(outcome)
+        report.routed = self.group_and_route()
         return report
 
-    def _parse(self, feed: FeedConfig, result: FetchResult) -> ParsedFeed | None:
-        """On the consuming thread: parsing is CPU work, and CPU work in the fetch
-        threads only makes them fight over the GIL."""
-        if result.body is None:
-            return None
-        now = datetime.fromtimestamp(self.clock(), tz=UTC)
-        base = result.url if result.url.startswith("http") else ""
-        return parse_feed(
-            result.body,
-            feed_name=feed.name,
-            base_url=base,
-            content_type=result.content_type,
-            now=now,
-        )
+    # -- per feed ---------------------------------------------------------------------
 
-    def _record(
-        self,
-        feed: FeedConfig,
-        state: FeedState | None,
-        future: Future[FetchResult],
+    def _feed(
+        self, feed: FeedConfig, state: FeedState | None, future: Future[FetchResult]
     ) -> FeedOutcome:
         now = self.clock()
         interval = self.settings.interval(feed).total_seconds()
         try:
             result = future.result()
-            parsed = self._parse(feed, result)
-        except (FetchError, ParseError) as exc:
+            if result.body is None:
+                self.store.feeds.record_unchanged(feed.name, now, now + interval, result.validators)
+                log.debug("feed.unchanged", feed=feed.name, how=result.status)
+                return FeedOutcome(feed.name, result.status)
+            return self._store(feed, state, result, now, interval)
+        except MonitorError as exc:
             return self._failed(feed, state, now, interval, exc)
         except Exception as exc:  # a bug must not stop the other feeds; record it loudly
             log.exception("feed.bug", feed=feed.name)
-            return self._failed(feed, state, now, interval, MonitorError(f"internal error: {exc}"))
-        if parsed is None:
-            self.store.record_unchanged(
-                feed.name,
-                now,
-                now + interval,
-                etag=result.etag,
-                last_modified=result.last_modified,
-                content_hash=result.content_hash,
-            )
-            log.debug("feed.unchanged", feed=feed.name, how=result.status)
-            return FeedOutcome(feed.name, result.status)
-        first_poll = state is None or not state.first_polled
-        new = self._match(feed, parsed.entries, now, first_poll)
-        stored = self.store.record_poll(
-            feed.name,
-            now,
-            now + interval,
-            new,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            content_hash=result.content_hash,
-            max_alerts=self.settings.slack.max_alerts_per_poll,
-            grouper=self.grouper,
+            error = MonitorError(f"internal error: {exc.__class__.__name__}: {exc}")
+            return self._failed(feed, state, now, interval, error)
+
+    def _store(
+        self,
+        feed: FeedConfig,
+        state: FeedState | None,
+        result: FetchResult,
+        now: float,
+        interval: float,
+    ) -> FeedOutcome:
+        assert result.body is not None
+        parsed = parse_feed(
+            result.body,
+            feed_name=feed.name,
+            base_url=result.url if result.url.startswith("http") else "",
+            content_type=result.content_type,
+            now=datetime.fromtimestamp(now, tz=UTC),
         )
-        fresh, alert_ids = stored.fresh, stored.alerts
+        known = self.store.entries.known(feed.name, (e.key for e in parsed.entries))
+        new = list({e.key: e for e in parsed.entries if e.key not in known}.values())
+        first_poll = state is None or not state.first_polled
+        candidates = self._match(feed, new, now, first_poll)
+        stored = self.store.record_poll(
+            PollRecord(
+                feed=feed.name,
+                now=now,
+                next_poll=now + interval,
+                validators=result.validators,
+                entries=new,
+                candidates=candidates,
+                channel=self.settings.slack.channel,
+            )
+        )
+        if stored.fresh and self.settings.stories.enabled:
+            window = self.settings.stories.window.total_seconds()
+            self.grouper().observe(
+                i.entry for i in stored.fresh if _at(i.entry, now) >= now - window
+            )
         if self.on_stored is not None:
             self.on_stored(feed.name, stored)
         if parsed.warning:
@@ -158,53 +173,30 @@ class Poller:
             "feed.polled",
             feed=feed.name,
             entries=len(parsed.entries),
-            new=fresh,
-            alerts=len(alert_ids),
+            new=len(stored.fresh),
+            alerts=len(stored.alerts),
             first_poll=first_poll,
         )
-        return FeedOutcome(feed.name, "ok", new_entries=fresh, alerts=len(alert_ids))
+        return FeedOutcome(feed.name, "ok", len(stored.fresh), len(stored.alerts))
 
     def _match(
         self, feed: FeedConfig, entries: Sequence[Entry], now: float, first_poll: bool
-    ) -> list[NewAlert]:
+    ) -> list[Candidate]:
+        """Only entries that could alert are matched: recent enough, and on a feed's
+        first poll, dated (undated items then are seen, not alerted)."""
         engine = self.engine()
         max_age = self.settings.max_age(feed).total_seconds()
         out = []
         for entry in entries:
-            matches = tuple(engine.match(entry))
             if entry.published is not None:
-                alertable = now - entry.published.timestamp() <= max_age
-            else:
-                alertable = not first_poll  # undated items on a first poll: seen, not alerted
-            out.append(
-                NewAlert(
-                    entry=entry,
-                    matches=matches,
-                    channel=self._channel(feed, matches),
-                    alertable=alertable,
-                    digest=self._digest(matches),
-                )
-            )
+                if now - entry.published.timestamp() > max_age:
+                    continue
+            elif first_poll:
+                continue
+            matches = engine.match(entry)
+            if matches:
+                out.append(Candidate(entry, tuple(matches)))
         return out
-
-    def _digest(self, matches: tuple[Match, ...]) -> str | None:
-        """A rule's own `digest:` wins; else the severity's entry in slack.digests."""
-        if not matches:
-            return None
-        top = matches[0]
-        return top.digest or self.settings.slack.digests.get(Severity(top.severity).label)
-
-    def _channel(self, feed: FeedConfig, matches: tuple[Match, ...]) -> str:
-        slack = self.settings.slack
-        if not matches:
-            return slack.channel
-        top = matches[0]
-        return (
-            top.channel
-            or feed.channel
-            or slack.severity_channels.get(Severity(top.severity).label)
-            or slack.channel
-        )
 
     def _failed(
         self,
@@ -220,8 +212,83 @@ class Poller:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
             delay = max(delay, min(retry_after, cap))
-        self.store.record_failure(feed.name, now, now + delay, str(exc))
+        try:
+            self.store.feeds.record_failure(feed.name, now, now + delay, str(exc))
+        except MonitorError as store_exc:  # the database itself failing: say so, go on
+            log.error("feed.not_recorded", feed=feed.name, error=str(store_exc))
         log.warning(
             "feed.failed", feed=feed.name, error=str(exc), errors=errors, retry_in=round(delay)
         )
         return FeedOutcome(feed.name, "error", error=str(exc))
+
+    # -- per cycle ----------------------------------------------------------------------
+
+    def group_and_route(self) -> Counter[str]:
+        """Group and route every alert still ``new``: this cycle's, and any a crash left."""
+        alerts = self.store.outbox.ungrouped()
+        if not alerts:
+            return Counter()
+        now = self.clock()
+        placements = self._place(alerts, now)
+        keys = {p.story for p in placements if p.joined and p.story}
+        known = {}
+        for key, story in self.store.stories.by_keys(keys).items():
+            root = self.store.outbox.story_root(story.id)
+            has_message = (
+                root is not None
+                and root.digest is None
+                and root.state in (AlertState.PENDING, AlertState.SENDING, AlertState.SENT)
+            )
+            known[key] = KnownStory(story.id, story.severity, has_message)
+        plan = route(
+            placements,
+            self.settings.slack,
+            feed_channels={f.name: f.channel for f in self.settings.feeds},
+            mutes=self.store.mutes.active(now),
+            known=known,
+        )
+        self.store.record_routes(plan.routes, plan.summaries, now)
+        routed = Counter(r.state.value for _, r in plan.routes)
+        log.info("cycle.routed", alerts=len(alerts), **dict(routed))
+        return routed
+
+    def _place(self, alerts: Sequence[Alert], now: float) -> list[Placement]:
+        if not self.settings.stories.enabled:
+            return [Placement(a) for a in alerts]
+        reports = []
+        for a in alerts:
+            entry = self.store.entries.get(a.entry_id) if a.entry_id is not None else None
+            if entry is not None:
+                reports.append(Report(str(a.entry_id), entry, _at(entry, a.created_at)))
+        decisions = {d.key: d for d in self.grouper().assign(reports)}
+        out = []
+        for a in alerts:
+            d = decisions.get(str(a.entry_id))
+            if d is None:
+                out.append(Placement(a, story=f"a{a.id}"))
+                continue
+            grouping = Grouping(d.score, d.shared) if d.joined else None
+            out.append(Placement(a, story=d.story, joined=d.joined, grouping=grouping))
+        return out
+
+    def grouper(self) -> Grouper:
+        """Built from the database on first use, so a cycle in which nothing new
+        arrives never pays for it, and a restart groups with earlier alerts."""
+        if self._grouper is None:
+            cfg = self.settings.stories
+            window = cfg.window.total_seconds()
+            grouper = Grouper(window=window, threshold=cfg.threshold)
+            since = self.clock() - window
+            grouper.observe(self.store.entries.recent(since, WARM_ENTRIES))
+            for entry_id, story, entry, at in self.store.stories.reports_since(since):
+                grouper.remember(Report(str(entry_id), entry, at), story)
+            self._grouper = grouper
+        return self._grouper
+
+    def expire(self, now: float) -> None:
+        if self._grouper is not None:
+            self._grouper.expire(now)
+
+
+def _at(entry: Entry, default: float) -> float:
+    return entry.published.timestamp() if entry.published else default

@@ -89,6 +89,10 @@ def wait(predicate: Callable[[], bool], timeout: float = 30, what: str = "") -> 
     raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
+def polled(daemon: Daemon) -> int:
+    return sum(1 for e in daemon.events() if e.get("event") == "feed.polled")
+
+
 def titles(slack: FakeSlack) -> collections.Counter[str]:
     return collections.Counter(m["text"] for m in slack.top_level())
 
@@ -118,7 +122,8 @@ def test_new_items_alert_once_and_sigterm_stops_cleanly(
     assert any(r["headers"].get("if-none-match") for r in feeds.requests)
     feeds.set_feed("/a.xml", rss([NIO_A, UNION, story(2, "a")]))
     wait(lambda: len(slack.top_level()) == 3, what="the new item's alert")
-    time.sleep(2.5)
+    polls = feeds.count("/a.xml")
+    wait(lambda: feeds.count("/a.xml") >= polls + 2, what="two more polls")
     assert max(titles(slack).values()) == 1
     assert all("Senior union" not in t for t in titles(slack))
     assert daemon.stop() == 0
@@ -153,18 +158,19 @@ def test_kill_9_mid_cycle_loses_nothing_and_repeats_nothing(
         data["feeds"] = config_feeds
         config.write_text(yaml.safe_dump(data))
         env = slack_env(slack)
-        for round_ in range(3):
+        for target in (0, 1, 6):
             daemon = run_daemon(config, env)
-            # die at a different point each time: mid-poll, first post, mid-delivery
-            target = [0, 1, 6][round_]
+            # die at a different point each time: mid-poll (the slow feed still out),
+            # at the first post, mid-delivery
             if target == 0:
-                time.sleep(1.0)
+                wait(lambda d=daemon: polled(d) >= 1, what="a feed stored, mid-poll")
             else:
                 wait(lambda t=target: len(slack.messages) >= t, what="some posts")
             daemon.stop(signal.SIGKILL)
         daemon = run_daemon(config, env)
         wait(lambda: len(slack.messages) >= len(expected), timeout=60, what="every alert")
-        time.sleep(3)
+        polls = feeds.count("/slow.xml")
+        wait(lambda: feeds.count("/slow.xml") > polls, what="another full cycle")
         daemon.stop()
         got = collections.Counter(
             m["text"].split("] ", 1)[1].rsplit(" (", 1)[0] for m in slack.messages
@@ -181,8 +187,8 @@ def test_slack_outage_then_recovery_delivers_every_pending_alert(
     slack.set_down(True)
     daemon = run_daemon(config, slack_env(slack))
     wait(
-        lambda: sum(1 for r in slack.requests if r["method"] == "chat.postMessage") >= 3,
-        what="attempts during the outage",
+        lambda: any(e.get("event") == "alert.retry_later" for e in daemon.events()),
+        what="an attempt during the outage",
     )
     status = subprocess.run(
         [sys.executable, "-m", "monitor", "status", "--config", str(config), "--json"],
@@ -194,9 +200,11 @@ def test_slack_outage_then_recovery_delivers_every_pending_alert(
     data = json.loads(status.stdout)
     assert data["alerts"].get("pending", 0) + data["alerts"].get("sending", 0) == 3
     assert data["failed"] and "503" in (data["failed"][0]["error"] or "")
+    assert "<html" not in status.stdout.lower()
     slack.set_down(False)
     wait(lambda: len(slack.messages) == 3, timeout=40, what="delivery after the outage")
-    time.sleep(2)
+    polls = feeds.count("/a.xml")
+    wait(lambda: feeds.count("/a.xml") >= polls + 2, what="two more polls")
     assert len(slack.messages) == 3
     daemon.stop()
 
@@ -217,7 +225,7 @@ def test_failing_feed_backs_off_and_does_not_stop_the_others(
     )
     daemon = run_daemon(config, slack_env(slack))
     wait(lambda: len(slack.messages) == 1, what="the good feed's alert")
-    time.sleep(8)
+    wait(lambda: feeds.count("/ok.xml") >= 4, what="four polls of the good feed")
     daemon.stop()
     # interval 2s: the good feed is polled ~4 times, the broken one backs off 2s, 4s, 8s
     assert feeds.count("/ok.xml") >= 3
@@ -289,7 +297,8 @@ def test_two_reports_of_one_story_give_one_message_and_one_thread_reply(
     feeds.set_feed("/wire.xml", rss([UNION, NIO_B]))
     wait(lambda: len(slack.messages) == 2, what="the second report")
     wait(lambda: len(slack.updates) == 1, what="the first message to be edited")
-    time.sleep(2)
+    polls = feeds.count("/wire.xml")
+    wait(lambda: feeds.count("/wire.xml") >= polls + 2, what="two more polls")
     daemon.stop()
     (root,) = slack.top_level()
     (reply,) = slack.replies(root["ts"])

@@ -490,9 +490,9 @@ def test_rate_limit_retry_handler_recovers(
 
 def test_rate_limit_per_channel() -> None:
     now = [1000.0]
-    with FakeSlack(rate_limit_per_channel=1.0, clock=lambda: now[0]) as fake:
+    with FakeSlack(rate_limit_per_channel=1.0, burst=3, clock=lambda: now[0]) as fake:
         client = WebClient(token=TOKEN, base_url=fake.base_url, timeout=5)
-        for i in range(3):  # burst of 3 tolerated
+        for i in range(3):  # a burst of 3, as asked
             client.chat_postMessage(channel=SEC, text=f"burst {i}")
         err = api_error(client.chat_postMessage, channel=SEC, text="too fast")
         assert err.response.status_code == 429
@@ -503,6 +503,21 @@ def test_rate_limit_per_channel() -> None:
         now[0] += 1.0
         assert client.chat_postMessage(channel=SEC, text="later")["ok"]
         assert len(fake.messages) == 5
+        assert [ch for ch, _ in fake.rate_limited] == [SEC]
+
+
+def test_strict_rate_limit_allows_no_burst_and_counts_edits() -> None:
+    now = [1000.0]
+    with FakeSlack(rate_limit_per_channel=1.0, clock=lambda: now[0]) as fake:
+        client = WebClient(token=TOKEN, base_url=fake.base_url, timeout=5)
+        posted = client.chat_postMessage(channel=SEC, text="one")
+        assert (
+            api_error(client.chat_postMessage, channel=SEC, text="two").response.status_code == 429
+        )
+        now[0] += 1.0
+        assert client.chat_update(channel=posted["channel"], ts=posted["ts"], text="edited")["ok"]
+        err = api_error(client.chat_update, channel=posted["channel"], ts=posted["ts"], text="x")
+        assert err.response.status_code == 429 and err.response.headers["Retry-After"] == "1"
 
 
 def test_fail_next_500_and_method_filter(fake: FakeSlack, client: WebClient) -> None:

@@ -3,7 +3,8 @@ import time
 import pytest
 
 from monitor.errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
-from monitor.fetch import Fetcher, Validators
+from monitor.feeds.fetch import Fetcher
+from monitor.models import Validators
 from tests.conftest import NIO_A, rss
 from tests.fakes.feed_server import FeedServer
 

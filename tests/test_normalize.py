@@ -2,7 +2,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.normalize import clean_link, parse_date, plain_text, sane_date, url_key
+from monitor.feeds.dates import parse_date, sane_date
+from monitor.feeds.text import plain_text
+from monitor.feeds.urls import clean_link, url_key
 
 
 @pytest.mark.parametrize(

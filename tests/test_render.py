@@ -4,7 +4,9 @@ from typing import Any
 
 import pytest
 
+from monitor.alerts import Alert, AlertKind, AlertPayload, AlertState, MatchInfo, SummaryItem
 from monitor.deliver.render import escape, fit, render_alert, safe_url
+from monitor.models import Severity
 from tests.fakes.slack_server import live_mentions, message_mrkdwn_texts, validate_blocks
 
 EVIL = "<!channel> <https://evil.example|Your bank> <@U123> <!subteam^S1> & <#C1>"
@@ -16,29 +18,26 @@ def alert(
     link: str = "https://news.example/a",
     feed: str = "Feed",
     terms: list[str] | None = None,
-    kind: str = "alert",
+    kind: AlertKind = AlertKind.ALERT,
     items: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    match = {
-        "rule": "auto-extortion",
-        "title": "Extortion",
-        "severity": "critical",
-        "terms": terms or ["nio"],
-        "where": ["title"],
-    }
-    return {
-        "id": 1,
-        "kind": kind,
-        "payload": {
-            "title": title,
-            "summary": summary,
-            "link": link,
-            "feed": feed,
-            "published": 1.7e9,
-            "matches": [match, {**match, "rule": "data-breach", "severity": "medium"}],
-            "items": items or [],
-        },
-    }
+) -> Alert:
+    top = MatchInfo("auto-extortion", "Extortion", Severity.CRITICAL, tuple(terms or ["nio"]))
+    other = MatchInfo("data-breach", "Extortion", Severity.MEDIUM, ("x",))
+    payload = AlertPayload(
+        title=title,
+        summary=summary,
+        link=link,
+        feed=feed,
+        published=1.7e9,
+        matches=(top, other),
+        items=tuple(
+            SummaryItem(i["title"], i["link"], i["rule"], Severity.parse(i["severity"]))
+            for i in items or []
+        ),
+    )
+    return Alert(
+        1, kind, feed, "auto-extortion", Severity.CRITICAL, "#c", AlertState.PENDING, payload, 0.0
+    )
 
 
 def all_text(message: Any) -> list[str]:
@@ -97,7 +96,7 @@ def test_summary_of_many_items_stays_within_limits() -> None:
         }
         for i in range(400)
     ]
-    message = render_alert(alert(kind="summary", items=items, title="400 more"))
+    message = render_alert(alert(kind=AlertKind.SUMMARY, items=items, title="400 more"))
     assert validate_blocks(message.blocks) == []
     assert all("<!channel>" not in t for t in all_text(message))
 

@@ -10,10 +10,13 @@ blocks, 3,000 characters per section, about 12,000 characters in all.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from ..alerts import Alert, AlertKind, Story
 
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
@@ -81,127 +84,124 @@ def mention(slack_id: str) -> str:
     return f"<!subteam^{slack_id}>" if slack_id.startswith("S") else f"<@{slack_id}>"
 
 
-def render_alert(
-    alert: dict[str, Any], story: dict[str, Any] | None = None, mentions: list[str] | None = None
-) -> Message:
-    """One outbox row (see store.py) → Slack message. ``story``: the stories row, for
-    the "reported by N outlets" line; ``mentions``: config ids to ping."""
-    if alert["kind"] == "summary":
+def render_alert(alert: Alert, story: Story | None = None) -> Message:
+    """One alert → Slack message. ``story``: its story, for the "reported by N outlets"
+    line and the story id a person can mute or inspect."""
+    if alert.kind == AlertKind.SUMMARY:
         return _render_summary(alert)
-    if alert["kind"] == "ops":
+    if alert.kind == AlertKind.OPS:
         return _render_ops(alert)
-    p = alert["payload"]
-    matches = p["matches"]
-    top = matches[0]
-    severity = top["severity"]
-    headline = f"{EMOJI.get(severity, '')} *{severity.upper()}* · {link(p['link'], p['title'])}"
+    p = alert.payload
+    top = p.matches[0]
+    severity = top.severity.label
+    headline = f"{EMOJI.get(severity, '')} *{severity.upper()}* · {link(p.link, p.title)}"
     blocks: list[dict[str, Any]] = [_section(headline)]
-    if p.get("summary"):
-        blocks.append(_section(fit(escape(p["summary"]), SNIPPET)))
-    terms = ", ".join(f"`{fit(escape(t), 60)}`" for t in top["terms"][:12])
-    why = f"*Rule:* {fit(escape(top['title']), 150)} (`{escape(top['rule'])}`)"
+    if p.summary:
+        blocks.append(_section(fit(escape(p.summary), SNIPPET)))
+    terms = ", ".join(f"`{fit(escape(t), 60)}`" for t in top.terms[:12])
+    why = f"*Rule:* {fit(escape(top.title), 150)} (`{escape(top.rule)}`)"
     if terms:
         why += f" · *Matched:* {terms}"
-    others = [m for m in matches[1:]]
-    if others:
-        names = ", ".join(f"`{escape(m['rule'])}`" for m in others[:5])
+    if len(p.matches) > 1:
+        names = ", ".join(f"`{escape(m.rule)}`" for m in p.matches[1:6])
         why += f" · *Also:* {names}"
     blocks.append(_context(why))
-    blocks.append(_context(f"*Source:* {fit(escape(p['feed']), 150)} · {when(p.get('published'))}"))
-    if story and story.get("items", 1) > 1:
-        outlets = story["outlets"]
-        names = ", ".join(fit(escape(o), 60) for o in outlets[:8])
-        more = f" and {len(outlets) - 8} more" if len(outlets) > 8 else ""
+    source = f"*Source:* {fit(escape(p.feed), 150)} · {when(p.published)}"
+    if alert.story_id is not None:
+        source += f" · story {alert.story_id}"
+    blocks.append(_context(source))
+    if story is not None and story.items > 1:
+        names = ", ".join(fit(escape(o), 60) for o in story.outlets[:8])
+        more = f" and {len(story.outlets) - 8} more" if len(story.outlets) > 8 else ""
+        plural = "s" * (len(story.outlets) > 1)
         blocks.append(
             _context(
-                f":newspaper: *Reported {story['items']} times* by "
-                f"{len(outlets)} outlet{'s' * (len(outlets) > 1)}: {names}{more}"
-                " · see the thread"
+                f":newspaper: *Reported {story.items} times* by {len(story.outlets)} "
+                f"outlet{plural}: {names}{more} · see the thread"
             )
         )
-    text = f"[{severity.upper()}] {fit(escape(p['title']), 300)} ({fit(escape(p['feed']), 80)})"
-    if mentions:
-        pings = " ".join(mention(m) for m in mentions)
+    text = f"[{severity.upper()}] {fit(escape(p.title), 300)} ({fit(escape(p.feed), 80)})"
+    if alert.mentions:
+        pings = " ".join(mention(m) for m in alert.mentions)
         blocks.insert(0, _section(pings))
         text = f"{pings} {text}"
     return _bounded(Message(text=text, blocks=blocks))
 
 
-def render_followup(alert: dict[str, Any], thread: bool = True) -> Message:
+def render_followup(alert: Alert, thread: bool = True) -> Message:
     """A later report of a story: a thread reply, or (webhooks) one compact line."""
-    p = alert["payload"]
-    top = p["matches"][0]
-    head = f"Also reported by *{fit(escape(p['feed']), 100)}*: {link(p['link'], p['title'])}"
+    p = alert.payload
+    top = p.matches[0]
+    head = f"Also reported by *{fit(escape(p.feed), 100)}*: {link(p.link, p.title)}"
     if not thread:
         head = f":arrow_right_hook: {head}"
     blocks = [_section(head)]
-    grouping = p.get("grouping") or {}
-    why = f"*Rule:* `{escape(top['rule'])}` ({top['severity']})"
-    if grouping:
-        shared = ", ".join(f"`{fit(escape(t), 40)}`" for t in grouping.get("shared", [])[:6])
-        why += f" · *Same story:* score {grouping.get('score', 0):.2f}, shared {shared}"
+    why = f"*Rule:* `{escape(top.rule)}` ({top.severity.label})"
+    if p.grouping is not None:
+        shared = ", ".join(f"`{fit(escape(t), 40)}`" for t in p.grouping.shared[:6])
+        why += f" · *Same story:* score {p.grouping.score:.2f}, shared {shared}"
+    if alert.story_id is not None:
+        why += f" · story {alert.story_id}"
     blocks.append(_context(why))
-    text = f"Also reported by {fit(escape(p['feed']), 100)}: {fit(escape(p['title']), 300)}"
+    text = f"Also reported by {fit(escape(p.feed), 100)}: {fit(escape(p.title), 300)}"
     return _bounded(Message(text=text, blocks=blocks))
 
 
-def render_digest(title: str, alerts: list[dict[str, Any]]) -> Message:
+def render_digest(title: str, alerts: Sequence[Alert]) -> Message:
     """Many alerts as one message: grouped by rule, then by story."""
-    by_rule: dict[str, list[dict[str, Any]]] = {}
+    by_rule: dict[str, list[Alert]] = {}
     for alert in alerts:
-        by_rule.setdefault(alert["rule_id"], []).append(alert)
+        by_rule.setdefault(alert.rule_id, []).append(alert)
     blocks: list[dict[str, Any]] = [_section(f":card_index: *{fit(escape(title), 200)}*")]
     for rule, items in sorted(by_rule.items(), key=lambda kv: -len(kv[1])):
-        stories: dict[Any, list[dict[str, Any]]] = {}
+        stories: dict[Any, list[Alert]] = {}
         for alert in items:
-            stories.setdefault(alert.get("story_id") or f"a{alert['id']}", []).append(alert)
+            stories.setdefault(alert.story_id or f"a{alert.id}", []).append(alert)
         lines = []
         for group in stories.values():
-            first = group[0]["payload"]
+            first = group[0].payload
             extra = f" (+{len(group) - 1} more reports)" if len(group) > 1 else ""
-            lines.append(f"• {link(first['link'], first['title'], 200)}{extra}")
-        header = f"*{escape(rule)}* ({len(items)})"
-        chunk: list[str] = [header]
-        for line in lines:
-            if sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 50:
-                blocks.append(_section("\n".join(chunk)))
-                chunk = []
-            chunk.append(line)
-        blocks.append(_section("\n".join(chunk)))
+            lines.append(f"• {link(first.link, first.title, 200)}{extra}")
+        blocks.extend(_sections([f"*{escape(rule)}* ({len(items)})", *lines]))
     text = f"{fit(escape(title), 200)}: {len(alerts)} items"
     return _bounded(Message(text=text, blocks=blocks))
 
 
-def _render_ops(alert: dict[str, Any]) -> Message:
-    p = alert["payload"]
-    icon = ":white_check_mark:" if p.get("recovered") else ":warning:"
-    text = f"{icon} *monitor:* {fit(escape(p['title']), 500)}"
+def _render_ops(alert: Alert) -> Message:
+    p = alert.payload
+    icon = ":white_check_mark:" if p.recovered else ":warning:"
+    text = f"{icon} *monitor:* {fit(escape(p.title), 500)}"
     blocks = [_section(text)]
-    if p.get("summary"):
-        blocks.append(_section(fit(escape(p["summary"]), 2500)))
-    return _bounded(Message(text=f"monitor: {fit(escape(p['title']), 500)}", blocks=blocks))
+    if p.summary:
+        blocks.append(_section(fit(escape(p.summary), 2500)))
+    return _bounded(Message(text=f"monitor: {fit(escape(p.title), 500)}", blocks=blocks))
 
 
-def _render_summary(alert: dict[str, Any]) -> Message:
-    p = alert["payload"]
-    items = p.get("items", [])
-    lines = [f"• {link(i['link'], i['title'], 200)} (`{escape(i['rule'])}`)" for i in items]
+def _render_summary(alert: Alert) -> Message:
+    p = alert.payload
+    lines = [f"• {link(i.link, i.title, 200)} (`{escape(i.rule)}`)" for i in p.items]
     blocks: list[dict[str, Any]] = [
         _section(
-            f":bookmark_tabs: *{fit(escape(p['title']), 200)}* "
+            f":bookmark_tabs: *{fit(escape(p.title), 200)}* "
             "(held back so one poll does not flood the channel)"
         )
     ]
+    blocks.extend(_sections(lines))
+    return _bounded(Message(text=escape(p.title), blocks=blocks))
+
+
+def _sections(lines: list[str]) -> list[dict[str, Any]]:
+    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
+    out: list[dict[str, Any]] = []
     chunk: list[str] = []
     for line in lines:
-        if sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 50:
-            blocks.append(_section("\n".join(chunk)))
+        if chunk and sum(len(c) + 1 for c in chunk) + len(line) > SECTION_LIMIT - 50:
+            out.append(_section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
     if chunk:
-        blocks.append(_section("\n".join(chunk)))
-    text = escape(p["title"])
-    return _bounded(Message(text=text, blocks=blocks))
+        out.append(_section("\n".join(chunk)))
+    return out
 
 
 def _section(text: str) -> dict[str, Any]:

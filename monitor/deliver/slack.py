@@ -1,24 +1,32 @@
-"""Senders: Slack bot token (Web API), incoming webhook, or the terminal.
+"""The Slack Web API sender (a bot token), through slack_sdk's WebClient.
 
-Each sender turns the outside world's failures into our DeliveryError tree:
-transient (429, 5xx, network) is retried later; permanent (invalid_auth,
-channel_not_found, …) marks the alert failed.
+Retries inside one attempt are slack_sdk's own handlers: connection errors and
+500/503 answers get two quick retries with exponential back-off and jitter
+(``ConnectionErrorRetryHandler``, ``ServerErrorRetryHandler``). A 429 on
+``chat.*`` is NOT retried here: it means "this channel, wait N seconds", so it
+goes back to the outbox's per-channel gate, which holds every message queued
+for that channel and keeps their order. The crash check's reads
+(``conversations.history``/``list``) have no gate, so there slack_sdk's
+``RateLimitErrorRetryHandler`` waits out Retry-After itself.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import urllib.error
-from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
-from slack_sdk.webhook import WebhookClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from ..errors import PermanentDeliveryError, TransientDeliveryError
 from .render import Message
+from .sender import Post, Posted
 
 TRANSIENT_CODES = frozenset(
     {
@@ -31,80 +39,52 @@ TRANSIENT_CODES = frozenset(
     }
 )
 EVENT_TYPE = "monitor_alert"
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    channel: str | None
-    ts: str | None
-
-
-class Sender(Protocol):
-    name: str
-    threads: bool  # can reply in threads and edit messages
-
-    def post(
-        self,
-        message: Message,
-        channel: str,
-        alert_id: int,
-        *,
-        thread_ts: str | None = None,
-        broadcast: bool = False,
-    ) -> Posted: ...
-
-    def update(self, channel_id: str, ts: str, message: Message) -> None: ...
-
-    def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
-        """After a crash: was this alert already posted? None when we cannot tell."""
-        ...
+TIMEOUT = 20
 
 
 class BotSender:
     name = "slack"
     threads = True
+    interval = 1.0  # Slack: about one message per second per channel
+    one_channel = False
 
     def __init__(
         self, token: str, base_url: str | None = None, username: str | None = None
     ) -> None:
-        kwargs: dict[str, Any] = {
-            "token": token,
-            "timeout": 20,
-            "retry_handlers": [ConnectionErrorRetryHandler(max_retry_count=1)],
-        }
+        kwargs: dict[str, Any] = {"token": token, "timeout": TIMEOUT}
         if base_url:
             kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
-        self.client = WebClient(**kwargs)
+        quick = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(2)]
+        self.client = WebClient(retry_handlers=quick, **kwargs)
+        self.reader = WebClient(retry_handlers=[*quick, RateLimitErrorRetryHandler(2)], **kwargs)
         self.username = username
         self._channel_ids: dict[str, str] = {}
 
-    def post(
-        self,
-        message: Message,
-        channel: str,
-        alert_id: int,
-        *,
-        thread_ts: str | None = None,
-        broadcast: bool = False,
-    ) -> Posted:
+    def close(self) -> None:
+        return None
+
+    def post(self, post: Post) -> Posted:
         args: dict[str, Any] = {
-            "channel": channel,
-            "text": message.text,
-            "blocks": message.blocks,
+            "channel": post.channel,
+            "text": post.message.text,
+            "blocks": post.message.blocks,
             "unfurl_links": False,
             "unfurl_media": False,
             # lets find_posted recognise this message after a crash
-            "metadata": {"event_type": EVENT_TYPE, "event_payload": {"alert_id": alert_id}},
+            "metadata": {
+                "event_type": EVENT_TYPE,
+                "event_payload": {"alert_id": post.alert_ids[0], "alert_ids": list(post.alert_ids)},
+            },
         }
         if self.username:
             args["username"] = self.username
-        if thread_ts is not None:
+        if post.thread_ts is not None:
             # a string, always: a float thread_ts makes an invisible orphan reply
-            args["thread_ts"] = str(thread_ts)
-            args["reply_broadcast"] = broadcast
+            args["thread_ts"] = str(post.thread_ts)
+            args["reply_broadcast"] = post.broadcast
         resp = _call(self.client.chat_postMessage, **args)
-        channel_id = str(resp.get("channel") or channel)
-        self._channel_ids[channel.lstrip("#")] = channel_id
+        channel_id = str(resp.get("channel") or post.channel)
+        self._channel_ids[post.channel.lstrip("#")] = channel_id
         return Posted(channel=channel_id, ts=str(resp.get("ts")))
 
     def update(self, channel_id: str, ts: str, message: Message) -> None:
@@ -117,27 +97,43 @@ class BotSender:
             blocks=message.blocks,
         )
 
-    def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
+    def find_posted(
+        self, alert_id: int, channel: str, since: float, *, thread_ts: str | None = None
+    ) -> Posted | None:
         try:
             channel_id = self._resolve(channel)
             if channel_id is None:
                 return None
-            resp = _call(
-                self.client.conversations_history,
-                channel=channel_id,
-                oldest=f"{since - 60:.6f}",
-                include_all_metadata=True,
-                limit=200,
+            # a thread reply is not in the channel's history, only in its thread
+            method = (
+                self.reader.conversations_replies
+                if thread_ts
+                else self.reader.conversations_history
             )
+            where = {"ts": thread_ts} if thread_ts else {}
+            cursor = None
+            for _ in range(10):  # paged; an alert in doubt is recent
+                resp = _call(
+                    method,
+                    channel=channel_id,
+                    oldest=f"{since - 60:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    **where,
+                    **({"cursor": cursor} if cursor else {}),
+                )
+                for msg in resp.get("messages") or []:
+                    if alert_id in _alert_ids(msg.get("metadata") or {}):
+                        return Posted(channel=channel_id, ts=str(msg.get("ts")))
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
         except (TransientDeliveryError, PermanentDeliveryError):
             return None  # e.g. missing_scope: we cannot tell
-        for msg in resp.get("messages") or []:
-            meta = msg.get("metadata") or {}
-            if meta.get("event_type") == EVENT_TYPE and str(
-                (meta.get("event_payload") or {}).get("alert_id")
-            ) == str(alert_id):
-                return Posted(channel=channel_id, ts=str(msg.get("ts")))
         return Posted(channel=None, ts=None)  # checked: not there
+
+    def remember_channel(self, name: str, channel_id: str) -> None:
+        self._channel_ids[name.lstrip("#")] = channel_id
 
     def _resolve(self, channel: str) -> str | None:
         name = channel.lstrip("#")
@@ -146,7 +142,7 @@ class BotSender:
         if name[:1] in ("C", "G") and name.isupper():
             return name
         resp = _call(
-            self.client.conversations_list,
+            self.reader.conversations_list,
             limit=1000,
             exclude_archived=True,
             types="public_channel,private_channel",
@@ -156,22 +152,44 @@ class BotSender:
         return self._channel_ids.get(name)
 
 
+def _alert_ids(meta: dict[str, Any]) -> set[int]:
+    if meta.get("event_type") != EVENT_TYPE:
+        return set()
+    payload = meta.get("event_payload") or {}
+    ids = {payload.get("alert_id"), *(payload.get("alert_ids") or ())}
+    return {int(i) for i in ids if isinstance(i, int | str) and str(i).lstrip("-").isdigit()}
+
+
+_SPACE = re.compile(r"\s+")
+_HTML = re.compile(r"<\s*(?:html|!doctype|head|body|title)\b", re.IGNORECASE)
+
+
+def short(text: object, limit: int = 120) -> str:
+    """Error text from outside (an HTML error page, a stack trace) as one short line.
+    slack_sdk puts a proxy's or Slack's error page into the error itself."""
+    raw = str(text)
+    if _HTML.search(raw):
+        return "an HTML error page"
+    flat = _SPACE.sub(" ", raw).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _call(method: Any, **kwargs: Any) -> Any:
     try:
         return method(**kwargs)
     except SlackApiError as exc:
         resp = exc.response
-        code = str(resp.get("error") if isinstance(resp.data, dict) else resp.data)[:200]
+        code = short(resp.get("error") if isinstance(resp.data, dict) else resp.data, 60)
         status = resp.status_code
         if status == 429 or status >= 500 or code in TRANSIENT_CODES:
             raise TransientDeliveryError(
                 f"Slack answered {status} {code}",
                 code=code,
-                retry_after=_seconds(
+                retry_after=seconds(
                     resp.headers.get("Retry-After") or resp.headers.get("retry-after")
                 ),
             ) from exc
-        raise PermanentDeliveryError(f"Slack refused: {code}", code=code, hint=_hint(code)) from exc
+        raise PermanentDeliveryError(f"Slack refused: {code}", code=code, hint=hint(code)) from exc
     except (
         TimeoutError,
         SlackRequestError,
@@ -179,86 +197,12 @@ def _call(method: Any, **kwargs: Any) -> Any:
         ConnectionError,
         OSError,
     ) as exc:
-        raise TransientDeliveryError(f"cannot reach Slack: {exc}"[:300], code="network") from exc
+        raise TransientDeliveryError(f"cannot reach Slack: {short(exc)}", code="network") from exc
 
 
-class WebhookSender:
-    name = "webhook"
-    threads = False  # a webhook cannot reply in a thread or edit
-
-    def __init__(self, url: str) -> None:
-        self.client = WebhookClient(url, timeout=20)
-
-    def post(
-        self,
-        message: Message,
-        channel: str,
-        alert_id: int,
-        *,
-        thread_ts: str | None = None,
-        broadcast: bool = False,
-    ) -> Posted:
-        try:
-            resp = self.client.send(
-                text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
-            )
-        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
-            raise TransientDeliveryError(
-                f"cannot reach the webhook: {exc}"[:300], code="network"
-            ) from exc
-        body = (resp.body or "").strip()
-        if resp.status_code == 200:
-            return Posted(channel=None, ts=None)
-        code = body
-        retry_after = _seconds(
-            (resp.headers or {}).get("Retry-After") or (resp.headers or {}).get("retry-after")
-        )
-        if body.startswith("{"):
-            try:
-                data = json.loads(body)
-                code = str(data.get("error", body))
-                retry_after = retry_after or _seconds(data.get("retry_after"))
-            except ValueError:
-                pass
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise TransientDeliveryError(
-                f"webhook answered {resp.status_code} {code}"[:300],
-                code=code,
-                retry_after=retry_after,
-            )
-        raise PermanentDeliveryError(
-            f"webhook refused: {resp.status_code} {code}"[:300], code=code, hint=_hint(code)
-        )
-
-    def update(self, channel_id: str, ts: str, message: Message) -> None:
-        return None  # a webhook cannot edit
-
-    def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
-        return None  # a webhook cannot read back
-
-
-class ConsoleSender:
-    """No Slack configured: alerts are printed for a person at the terminal."""
-
-    name = "terminal"
-    threads = False
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        from .console import ConsolePrinter
-
-        self.printer = ConsolePrinter(stream)
-
-    def show(self, alert: dict[str, Any], story: dict[str, Any] | None = None) -> None:
-        self.printer.show(alert, story)
-
-    def show_digest(self, title: str, alerts: list[dict[str, Any]]) -> None:
-        self.printer.show_digest(title, alerts)
-
-    def find_posted(self, alert_id: int, channel: str, since: float) -> Posted | None:
-        return None
-
-
-def _seconds(value: Any) -> float | None:
+def seconds(value: Any) -> float | None:
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
     try:
         return max(0.0, float(value)) if value is not None else None
     except (TypeError, ValueError):
@@ -282,5 +226,5 @@ _HINTS = {
 }
 
 
-def _hint(code: str) -> str:
+def hint(code: str) -> str:
     return _HINTS.get(code, "")

@@ -116,13 +116,23 @@ BOT_ID = "B0BOT"
 APP_ID = "A0MONITOR"
 WEBHOOK_PATH = "/services/T000/B000/XXXXXXXX"
 
+#: The scope each method needs (public channels), as Slack documents it.
+_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
+    "conversations.list": "channels:read",
+}
+ALL_SCOPES = frozenset(_SCOPES.values())
+
 MAX_BLOCKS = 50
 #: Undocumented cap on the total text of a message's blocks (bolt-js #2509).
 MAX_BLOCKS_TEXT = 12_000
 #: Longer ``text`` is truncated by Slack, not rejected.
 MAX_TEXT = 40_000
 #: Burst a channel's token bucket tolerates before rate limiting kicks in.
-RATE_LIMIT_BURST = 3
+RATE_LIMIT_BURST = 1  # Slack at its strictest: one message per second, no burst
 
 _TS_RE = re.compile(r"^\d{10}\.\d{6}$")
 
@@ -642,9 +652,13 @@ class FakeSlack:
         channels: channel name -> ID (default :data:`DEFAULT_CHANNELS`); the bot
             is a member of each.  Use :meth:`add_channel` for archived, private or
             not-joined channels.
-        rate_limit_per_channel: messages per second allowed per channel (burst of
-            :data:`RATE_LIMIT_BURST`), ``None`` for no limit.  Applies to
-            ``chat.postMessage`` and webhooks.
+        rate_limit_per_channel: messages per second allowed per channel, ``None`` for
+            no limit.  Applies to ``chat.postMessage``, ``chat.update`` and webhooks;
+            every 429 is recorded in :attr:`rate_limited`.
+        burst: messages allowed back to back before the rate applies (default
+            :data:`RATE_LIMIT_BURST`: none).
+        scopes: the bot token's scopes (default: all the monitor may use); a method
+            whose scope is missing answers ``missing_scope``, as Slack does.
         numeric_thread_ts: what a JSON-number ``thread_ts`` does: ``"orphan"``
             (real Slack: ``ok: true``, invisible reply) or ``"reject"``
             (``invalid_thread_ts``).
@@ -658,6 +672,8 @@ class FakeSlack:
         tokens: Iterable[str] = (DEFAULT_TOKEN,),
         channels: dict[str, str] | None = None,
         rate_limit_per_channel: float | None = None,
+        burst: int = RATE_LIMIT_BURST,
+        scopes: Iterable[str] | None = None,
         numeric_thread_ts: Literal["orphan", "reject"] = "orphan",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -668,6 +684,9 @@ class FakeSlack:
             self._channels[channel_id] = _Channel(id=channel_id, name=name)
         self._webhooks: dict[str, str] = {WEBHOOK_PATH: "security-alerts"}  # path -> name
         self._rate = rate_limit_per_channel
+        self._burst = float(burst)
+        self._scopes = frozenset(ALL_SCOPES if scopes is None else scopes)
+        self.rate_limited: list[tuple[str, float]] = []  # (channel ID, when) of each 429
         self._numeric_thread_ts = numeric_thread_ts
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
@@ -977,15 +996,14 @@ class FakeSlack:
         if self._rate is None:
             return None
         now = self._clock()
-        bucket = self._buckets.setdefault(channel_id, _Bucket(float(RATE_LIMIT_BURST), now))
-        bucket.tokens = min(
-            float(RATE_LIMIT_BURST), bucket.tokens + (now - bucket.updated) * self._rate
-        )
+        bucket = self._buckets.setdefault(channel_id, _Bucket(self._burst, now))
+        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
         bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return None
         retry_after = max(1, math.ceil((1.0 - bucket.tokens) / self._rate))
+        self.rate_limited.append((channel_id, now))
         return _json_reply(
             429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
         )
@@ -1107,6 +1125,7 @@ class FakeSlack:
             "chat.update": self._chat_update,
             "conversations.history": self._conversations_history,
             "conversations.list": self._conversations_list,
+            "conversations.replies": self._conversations_replies,
         }
         method = methods.get(name)
         if method is None:
@@ -1135,6 +1154,11 @@ class FakeSlack:
         if token not in self._tokens:
             return _api_error("invalid_auth")
         params.pop("token", None)
+        needed = _SCOPES.get(name)
+        if needed and needed not in self._scopes:
+            return _api_error(
+                "missing_scope", needed=needed, provided=",".join(sorted(self._scopes))
+            )
         return method(params)
 
     def _auth_test(self, params: dict[str, Any]) -> _Reply:
@@ -1211,6 +1235,7 @@ class FakeSlack:
         record = {
             "channel": channel.id,
             "ts": ts,
+            "at": self._clock(),
             "text": content.text,
             "blocks": content.blocks,
             "attachments": content.attachments,
@@ -1261,6 +1286,9 @@ class FakeSlack:
         if message["via"] != "api":
             # Webhook posts are not the bot's messages; they cannot be edited.
             return _api_error("cant_update_message")
+        limited = self._rate_limited(channel.id)
+        if limited is not None:
+            return limited
         try:
             content = self._check_content(params)
         except _ContentError as exc:
@@ -1370,6 +1398,46 @@ class FakeSlack:
                 ],
                 "has_more": bool(next_cursor),
                 "pin_count": 0,
+                "response_metadata": {"next_cursor": next_cursor},
+            },
+        )
+
+    def _conversations_replies(self, params: dict[str, Any]) -> _Reply:
+        """A thread: its parent, then the replies, oldest first (as Slack answers)."""
+        ref = params.get("channel")
+        channel = self._channels.get(ref) if isinstance(ref, str) else None
+        if channel is None or (channel.private and not channel.member):
+            return _api_error("channel_not_found")
+        if not channel.member:
+            return _api_error("not_in_channel")
+        ts = params.get("ts")
+        parent = self._by_ts.get((channel.id, ts)) if isinstance(ts, str) else None
+        if parent is None:
+            return _api_error("thread_not_found")
+        oldest = _ts_decimal(params.get("oldest") or 0)
+        if oldest is None:
+            return _api_error("invalid_ts_oldest")
+        thread = [parent] + [
+            m
+            for m in self._messages
+            if m["channel"] == channel.id
+            and m["thread_ts"] == ts
+            and not m["orphan"]
+            and Decimal(m["ts"]) >= oldest
+        ]
+        paged = _page(thread, params, default=100, maximum=999)
+        if isinstance(paged, str):
+            return _api_error(paged)
+        page, next_cursor = paged
+        include_metadata = _truthy(params.get("include_all_metadata"))
+        return _json_reply(
+            200,
+            {
+                "ok": True,
+                "messages": [
+                    self._message_view(m, include_metadata=include_metadata) for m in page
+                ],
+                "has_more": bool(next_cursor),
                 "response_metadata": {"next_cursor": next_cursor},
             },
         )

@@ -5,27 +5,23 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .cli_common import config_option, fail_clearly
-from .durations import parse_duration
-from .errors import ConfigError, RuleError
-from .models import Entry, Match
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from ..durations import format_duration
+from ..errors import ConfigError, RuleError
+from ..models import Entry, Match
+from .common import DURATION, config_option, err, fail_clearly, out, styled
 
 
 def _rules_dir(rules_dir: str | None, config_file: str | None) -> Path:
     if rules_dir:
         return Path(rules_dir)
-    from .config import load_settings
+    from ..config import load_settings
 
     try:
         return load_settings(config_file).rules
@@ -52,7 +48,7 @@ def rules() -> None:
 @config_option
 def check(rules_dir: str | None, config_file: str | None) -> None:
     """Validate every rule file and run the examples inside the rules."""
-    from .rules import load_rules
+    from ..rules import load_rules
 
     folder = _rules_dir(rules_dir, config_file)
     try:
@@ -61,14 +57,17 @@ def check(rules_dir: str | None, config_file: str | None) -> None:
         for problem in exc.problems:
             click.echo(str(problem))
         errors = sum(p.level == "error" for p in exc.problems)
-        err.print(f"[red]{errors} error{'s' * (errors != 1)}[/] in {folder}")
+        err.print(styled((f"{errors} error{'s' * (errors != 1)}", "red"), f" in {folder}"))
         sys.exit(1)
     for problem in ruleset.problems:
         click.echo(str(problem))
     examples = sum(len(r.tests.match) + len(r.tests.no_match) for r in ruleset.rules)
     err.print(
-        f"[green]ok[/]: {len(ruleset.rules)} rules, {len(ruleset.lists)} lists, "
-        f"{examples} examples pass, {len(ruleset.problems)} warnings ({folder})"
+        styled(
+            ("ok", "green"),
+            f": {len(ruleset.rules)} rules, {len(ruleset.lists)} lists, "
+            f"{examples} examples pass, {len(ruleset.problems)} warnings ({folder})",
+        )
     )
 
 
@@ -91,8 +90,8 @@ def test(
     show_all: bool,
 ) -> None:
     """Run the rules over items, without touching the database or Slack."""
-    from .items import Item, load_items
-    from .rules import load_rules
+    from ..feeds.items import Item, load_items
+    from ..rules import load_rules
 
     if bool(input_file) == bool(text):
         raise click.UsageError("give exactly one of --input FILE or --text TEXT")
@@ -133,41 +132,49 @@ def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
                 title.stylize("black on yellow", hit.start, hit.end)
     out.print(title)
     if not matches:
-        out.print("  [dim]no rule matched[/]")
+        out.print(styled("  ", ("no rule matched", "dim")))
     for m in matches:
         where = sorted({h.field for h in m.hits})
         out.print(
-            f"  [bold]{m.severity.label:8}[/] {escape(m.rule_id)}  "
-            f"[green]{escape(', '.join(m.terms))}[/] [dim]in {', '.join(where)}[/]"
+            styled(
+                "  ",
+                (f"{m.severity.label:8}", "bold"),
+                f" {m.rule_id}  ",
+                (", ".join(m.terms), "green"),
+                " ",
+                (f"in {', '.join(where)}", "dim"),
+            )
         )
         if explain:
             for line in m.explain:
-                out.print(f"      {escape(line)}")
+                out.print(styled(f"      {line}"))
     out.print()
 
 
 @rules.command()
 @rules_option
 @config_option
-@click.option("--since", default="30d", show_default=True, help="How far back, e.g. 7d, 72h.")
+@click.option(
+    "--since", type=DURATION, default="30d", show_default=True, help="How far back, e.g. 7d, 72h."
+)
 @click.option("--items/--no-items", default=True, help="List the matching items too.")
 @fail_clearly
-def backtest(rules_dir: str | None, config_file: str | None, since: str, items: bool) -> None:
+def backtest(rules_dir: str | None, config_file: str | None, since: timedelta, items: bool) -> None:
     """What the current rules would have alerted on over stored entries."""
-    from .config import load_settings
-    from .rules import load_rules
-    from .store import Store
+    from ..config import load_settings
+    from ..rules import load_rules
+    from ..store import Store
 
     settings = load_settings(config_file)
     folder = Path(rules_dir) if rules_dir else settings.rules
     engine = load_rules(folder).engine
-    cutoff = time.time() - parse_duration(since).total_seconds()
+    cutoff = time.time() - since.total_seconds()
     counts: dict[str, int] = {}
     severities: dict[str, str] = {}
     hits: list[tuple[Entry, Match]] = []
     total = 0
     with Store(settings.database) as store:
-        for entry in store.entries_since(cutoff):
+        for _, entry in store.entries.since(cutoff):
             total += 1
             matches = engine.match(entry)
             if matches:
@@ -175,7 +182,10 @@ def backtest(rules_dir: str | None, config_file: str | None, since: str, items: 
                 counts[top.rule_id] = counts.get(top.rule_id, 0) + 1
                 severities[top.rule_id] = top.severity.label
                 hits.append((entry, top))
-    table = Table(title=f"backtest over {total} entries since {since}", title_justify="left")
+    table = Table(
+        title=f"backtest over {total} entries since {format_duration(since)} ago",
+        title_justify="left",
+    )
     table.add_column("rule")
     table.add_column("severity")
     table.add_column("items", justify="right")
@@ -185,8 +195,10 @@ def backtest(rules_dir: str | None, config_file: str | None, since: str, items: 
     if items:
         for entry, match in hits:
             out.print(
-                f"  {match.severity.label:8} {escape(match.rule_id):24} "
-                f"{escape(entry.title[:100])} [dim]({escape(entry.feed)})[/]"
+                styled(
+                    f"  {match.severity.label:8} {match.rule_id:24} {entry.title[:100]} ",
+                    (f"({entry.feed})", "dim"),
+                )
             )
 
 
@@ -194,7 +206,7 @@ def backtest(rules_dir: str | None, config_file: str | None, since: str, items: 
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file.")
 def schema(output: str | None) -> None:
     """JSON Schema of rule files, for editors (also committed as rules/schema.json)."""
-    from .rules.jsonschema import rule_file_schema
+    from ..rules.jsonschema import rule_file_schema
 
     text = json.dumps(rule_file_schema(), indent=2) + "\n"
     if output:

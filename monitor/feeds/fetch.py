@@ -10,29 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from . import __version__
-from .errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
-from .models import FetchResult
+from .. import __version__
+from ..errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
+from ..models import FetchResult, Validators
 
 USER_AGENT = (
     f"monitor/{__version__} (self-hosted security-news alerts; +https://github.com/monitor/monitor)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What we remember about a feed's last good fetch."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
 
 
 class Fetcher:
@@ -68,7 +58,8 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch(self, url: str, known: Validators = Validators()) -> FetchResult:
+    def fetch(self, url: str, known: Validators | None = None) -> FetchResult:
+        known = known or Validators()
         if url.startswith(("http://", "https://")):
             return self._fetch_http(url, known)
         return self._fetch_file(url, known)
@@ -89,7 +80,6 @@ class Fetcher:
                         etag=known.etag,
                         last_modified=known.last_modified,
                         content_hash=known.content_hash,
-                        http_status=304,
                     )
                 if resp.status_code >= 400:
                     raise HTTPStatusError(
@@ -116,7 +106,6 @@ class Fetcher:
                     resp.headers.get("content-type", ""),
                     resp.headers.get("etag"),
                     resp.headers.get("last-modified"),
-                    resp.status_code,
                 )
         except httpx.TimeoutException as exc:
             raise FetchTimeout(f"timed out ({exc.__class__.__name__})") from exc
@@ -134,7 +123,7 @@ class Fetcher:
             body = path.read_bytes()
         except OSError as exc:
             raise TransportError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        return _result(str(path), body, known, "", None, None, 200)
+        return _result(str(path), body, known, "", None, None)
 
 
 def _result(
@@ -144,7 +133,6 @@ def _result(
     ctype: str,
     etag: str | None,
     modified: str | None,
-    status: int,
 ) -> FetchResult:
     digest = hashlib.blake2b(body, digest_size=16).hexdigest()
     if digest == known.content_hash:
@@ -155,7 +143,6 @@ def _result(
             etag=etag,
             last_modified=modified,
             content_hash=digest,
-            http_status=status,
         )
     return FetchResult(
         url=url,
@@ -165,7 +152,6 @@ def _result(
         etag=etag,
         last_modified=modified,
         content_hash=digest,
-        http_status=status,
     )
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import MonitorError, ParseError
+from ..errors import MonitorError, ParseError
+from ..models import Entry
+from .dates import parse_date
 from .fetch import Fetcher
-from .models import Entry
-from .normalize import clean_link, parse_date, plain_text, url_key
 from .parse import parse_feed
+from .text import plain_text
+from .urls import clean_link, url_key
 
 
 @dataclass(frozen=True, slots=True)

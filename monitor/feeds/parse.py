@@ -2,7 +2,7 @@
 
 feedparser does the XML and encoding work; its HTML sanitiser and relative-URI
 passes are switched off because they are most of its cost and we strip HTML
-and resolve links ourselves (``normalize.py``).
+and resolve links ourselves (``text.py``, ``urls.py``, ``dates.py``).
 """
 
 from __future__ import annotations
@@ -10,19 +10,36 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from .errors import ParseError
-from .models import Entry, ParsedFeed
-from .normalize import clean_link, parse_date, plain_text, sane_date, url_key
+from ..errors import ParseError
+from ..models import Entry, ParsedFeed
+from .dates import parse_date, sane_date
+from .text import plain_text
+from .urls import clean_link, url_key
 
 SUMMARY_LIMIT = 1_000
 CONTENT_LIMIT = 20_000
 TITLE_LIMIT = 500
+
+
+# A character reference to a UTF-16 surrogate (``&#xD800;``) makes feedparser's
+# fallback parser raise, which would lose every entry of the feed for one character.
+_SURROGATE_REF = re.compile(rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*5[5-7][0-9]{3});")
+
+
+def _surrogate_safe(body: bytes) -> bytes:
+    def fix(m: re.Match[bytes]) -> bytes:
+        text = m.group()[2:-1]
+        value = int(text[1:], 16) if text[:1] in (b"x", b"X") else int(text)
+        return b"&#xFFFD;" if 0xD800 <= value <= 0xDFFF else m.group()
+
+    return _SURROGATE_REF.sub(fix, body) if b"&#" in body else body
 
 
 def parse_feed(
@@ -34,7 +51,7 @@ def parse_feed(
     headers = {"content-type": content_type} if content_type else {}
     try:
         doc = feedparser.parse(
-            io.BytesIO(body),
+            io.BytesIO(_surrogate_safe(body)),
             response_headers=headers,
             sanitize_html=False,
             resolve_relative_uris=False,
@@ -53,9 +70,7 @@ def parse_feed(
     if doc.get("bozo"):
         bozo = doc.get("bozo_exception")
         warning = f"{bozo.__class__.__name__}: {bozo}"[:300] if bozo else "malformed feed"
-    return ParsedFeed(
-        title=plain_text(doc.feed.get("title"), 200), entries=entries, warning=warning
-    )
+    return ParsedFeed(entries=entries, warning=warning)
 
 
 def _entries(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> Iterable[Entry]:

@@ -1,0 +1,66 @@
+"""`monitor stories …`: which reports are the same event."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import timedelta
+
+import click
+
+from .common import DURATION, err, fail_clearly, out, styled
+
+
+@click.group()
+def stories() -> None:
+    """Story grouping: which reports are the same event."""
+
+
+@stories.command("test")
+@click.option(
+    "--input",
+    "input_file",
+    required=True,
+    help="Feed file or URL, or JSON Lines of {id, source, title, summary, link, published}.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
+@click.option(
+    "--window", type=DURATION, default="72h", show_default=True, help="Reports this close can join."
+)
+@fail_clearly
+def stories_test(input_file: str, as_json: bool, window: timedelta) -> None:
+    """Group items offline, with the daemon's code; no database, no Slack."""
+    from ..feeds.items import load_items
+    from ..stories import THRESHOLD, group
+
+    items = list(load_items(input_file))
+    now = time.time()
+    keyed = [
+        (it.id, it.entry, it.entry.published.timestamp() if it.entry.published else now)
+        for it in items
+    ]
+    decisions = group(keyed, window=window.total_seconds(), threshold=THRESHOLD)
+    if as_json:
+        for item in items:
+            d = decisions[item.id]
+            record = {"id": item.id, "story": d.story, "score": d.score, "shared": list(d.shared)}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    titles = {it.id: it.entry for it in items}
+    groups: dict[str, list[str]] = {}
+    for key, decision in decisions.items():
+        groups.setdefault(decision.story, []).append(key)
+    multi = [keys for keys in groups.values() if len(keys) > 1]
+    for keys in multi:
+        first = titles[keys[0]]
+        out.print(styled((first.title, "bold"), " ", (f"({first.feed})", "dim")))
+        for key in keys[1:]:
+            d, e = decisions[key], titles[key]
+            why = f"({e.feed}; score {d.score:.2f}; shared {', '.join(d.shared[:5])})"
+            out.print(styled(f"  ↳ {e.title} ", (why, "dim")))
+        out.print()
+    err.print(
+        f"{len(items)} items, {len(groups)} stories, {len(multi)} with more than one report",
+        markup=False,
+    )
