@@ -12,6 +12,14 @@ Slack endpoints the monitor uses, as the real ``slack_sdk`` clients call them:
   ``GET`` with a query string is accepted too.
 * ``POST /services/T…/B…/…`` -- an incoming webhook that posts to
   ``#security-alerts``.
+* Interactivity, for apps that answer buttons and slash commands:
+  ``apps.connections.open`` (app-level ``xapp-…`` token only; hands out a
+  single-use Socket Mode URL from the attached
+  :class:`tests.fakes.socket_mode.FakeSocketMode`), ``chat.postEphemeral``
+  (the user must be in the channel; recorded in :attr:`FakeSlack.ephemerals`,
+  not in ``messages``) and ``response_url`` hooks (``POST /actions/…`` and
+  ``/commands/…``, issued by :meth:`FakeSlack.issue_response_url`; recorded in
+  :attr:`FakeSlack.responses`; 5 uses within 30 minutes, like Slack).
 
 The point of the fake is to be *as strict as real Slack* (see
 ``/work/shared/FIELD-NOTES.md``) so that tests fail where production would:
@@ -79,6 +87,7 @@ import math
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -88,10 +97,12 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "APP_TOKEN",
     "BOT_ID",
     "BOT_USER_ID",
     "DEFAULT_CHANNELS",
     "DEFAULT_TOKEN",
+    "DEFAULT_USERS",
     "MAX_BLOCKS",
     "MAX_BLOCKS_TEXT",
     "MAX_TEXT",
@@ -104,12 +115,16 @@ __all__ = [
 ]
 
 DEFAULT_TOKEN = "xoxb-test-token"
+#: App-level token (scope ``connections:write``) that opens Socket Mode connections.
+APP_TOKEN = "xapp-1-A0MONITOR-1-test-token"
 #: Channel name -> ID created by default; the bot is a member of all of them.
 DEFAULT_CHANNELS: dict[str, str] = {
     "security-alerts": "C0SECALERT",
     "ops": "C0OPS",
     "general": "C0GENERAL",
 }
+#: User ID -> name created by default; each is a member of every default channel.
+DEFAULT_USERS: dict[str, str] = {"U0ANALYST": "analyst"}
 TEAM_ID = "T000"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -120,6 +135,7 @@ WEBHOOK_PATH = "/services/T000/B000/XXXXXXXX"
 _SCOPES = {
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
     "conversations.list": "channels:read",
@@ -133,6 +149,9 @@ MAX_BLOCKS_TEXT = 12_000
 MAX_TEXT = 40_000
 #: Burst a channel's token bucket tolerates before rate limiting kicks in.
 RATE_LIMIT_BURST = 1  # Slack at its strictest: one message per second, no burst
+#: A response_url takes 5 posts within 30 minutes (Slack's "Handling user interaction").
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL = 30 * 60.0
 
 _TS_RE = re.compile(r"^\d{10}\.\d{6}$")
 
@@ -458,6 +477,17 @@ class _Channel:
     member: bool = True
     archived: bool = False
     private: bool = False
+    users: set[str] = field(default_factory=set)  # human members
+
+
+@dataclass
+class _ResponseUrl:
+    kind: str  # "actions" (a click on a message) or "commands" (a slash command)
+    channel: str
+    user: str
+    message_ts: str | None
+    issued: float
+    uses: int = 0
 
 
 @dataclass
@@ -662,8 +692,12 @@ class FakeSlack:
         numeric_thread_ts: what a JSON-number ``thread_ts`` does: ``"orphan"``
             (real Slack: ``ok: true``, invisible reply) or ``"reject"``
             (``invalid_thread_ts``).
-        clock: monotonic clock used by the rate limiter; inject one to test
-            refills without sleeping.
+        clock: monotonic clock used by the rate limiter and response_url expiry;
+            inject one to test refills without sleeping.
+        app_tokens: app-level tokens accepted by ``apps.connections.open`` (and
+            refused with ``not_allowed_token_type`` everywhere else).
+        users: user ID -> name (default :data:`DEFAULT_USERS`), members of every
+            channel in ``channels``; see :meth:`add_user`.
     """
 
     def __init__(
@@ -676,12 +710,20 @@ class FakeSlack:
         scopes: Iterable[str] | None = None,
         numeric_thread_ts: Literal["orphan", "reject"] = "orphan",
         clock: Callable[[], float] = time.monotonic,
+        app_tokens: Iterable[str] = (APP_TOKEN,),
+        users: dict[str, str] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._tokens = frozenset(tokens)
+        self._app_tokens = frozenset(app_tokens)
+        self._users = dict(DEFAULT_USERS if users is None else users)
         self._channels: dict[str, _Channel] = {}  # by ID
         for name, channel_id in (DEFAULT_CHANNELS if channels is None else channels).items():
-            self._channels[channel_id] = _Channel(id=channel_id, name=name)
+            self._channels[channel_id] = _Channel(id=channel_id, name=name, users=set(self._users))
+        self._ephemerals: list[dict[str, Any]] = []
+        self._responses: list[dict[str, Any]] = []
+        self._response_urls: dict[str, _ResponseUrl] = {}  # by path
+        self._socket_mode_url: Callable[[], str] | None = None
         self._webhooks: dict[str, str] = {WEBHOOK_PATH: "security-alerts"}  # path -> name
         self._rate = rate_limit_per_channel
         self._burst = float(burst)
@@ -767,13 +809,23 @@ class FakeSlack:
         member: bool = True,
         archived: bool = False,
         private: bool = False,
+        users: Iterable[str] = (),
     ) -> None:
-        """Add (or replace) a channel."""
+        """Add (or replace) a channel; ``users`` are its human members."""
         with self._lock:
             for channel_id, channel in list(self._channels.items()):
                 if channel.name == name and channel_id != id:
                     del self._channels[channel_id]
-            self._channels[id] = _Channel(id, name, member, archived, private)
+            self._channels[id] = _Channel(id, name, member, archived, private, set(users))
+
+    def add_user(self, id: str, name: str, *, channels: Iterable[str] = ()) -> None:
+        """Add a user who is a member of the given channel IDs (and of no other)."""
+        with self._lock:
+            self._users[id] = name
+            for channel in self._channels.values():
+                channel.users.discard(id)
+            for channel_id in channels:
+                self._channels[channel_id].users.add(id)
 
     def add_webhook(self, channel_name: str, path: str | None = None) -> str:
         """Register another incoming webhook posting to ``channel_name``; return its URL."""
@@ -820,6 +872,8 @@ class FakeSlack:
             self._updates.clear()
             self._requests.clear()
             self._server_errors.clear()
+            self._ephemerals.clear()
+            self._responses.clear()
 
     # ----------------------------------------------------------------- observation
 
@@ -889,6 +943,65 @@ class FakeSlack:
             if m["channel"] == channel and m["thread_ts"] == parent_ts and not m["orphan"]
         ]
 
+    @property
+    def ephemerals(self) -> list[dict[str, Any]]:
+        """Accepted ``chat.postEphemeral`` calls: ``{"channel", "user", "text",
+        "blocks", "thread_ts", "message_ts"}`` (seen by ``user`` only, so never
+        in :attr:`messages`)."""
+        with self._lock:
+            return copy.deepcopy(self._ephemerals)
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        """Accepted ``response_url`` posts: ``{"url", "kind", "channel", "user",
+        "message_ts", "response_type", "replace_original", "delete_original",
+        "text", "blocks"}``.  ``response_type`` is what the app sent (Slack's
+        default when absent is ephemeral); an ``in_channel`` post that is not a
+        replacement also lands in :attr:`messages` (``via="response_url"``)."""
+        with self._lock:
+            return copy.deepcopy(self._responses)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The stored message as the Web API shows it (``None`` if absent or deleted)."""
+        with self._lock:
+            record = self._by_ts.get((channel, ts))
+            if record is None or record["orphan"]:
+                return None
+            return self._message_view(record, include_metadata=True)
+
+    def channel_info(self, channel: str) -> dict[str, Any] | None:
+        """``{"id", "name", "users"}`` of a channel ID, ``None`` if unknown."""
+        with self._lock:
+            found = self._channels.get(channel)
+            if found is None:
+                return None
+            return {"id": found.id, "name": found.name, "users": sorted(found.users)}
+
+    def user_name(self, user: str) -> str | None:
+        with self._lock:
+            return self._users.get(user)
+
+    # ----------------------------------------------------------------- interactivity hooks
+
+    def attach_socket_mode(self, issue_url: Callable[[], str] | None) -> None:
+        """Let ``apps.connections.open`` hand out URLs from ``issue_url()``."""
+        with self._lock:
+            self._socket_mode_url = issue_url
+
+    def issue_response_url(
+        self,
+        kind: Literal["actions", "commands"],
+        *,
+        channel: str,
+        user: str,
+        message_ts: str | None = None,
+    ) -> str:
+        """A fresh ``response_url`` for a click on ``message_ts`` or for a command."""
+        with self._lock:
+            path = f"/{kind}/{TEAM_ID}/{len(self._response_urls) + 1}/{uuid.uuid4().hex}"
+            self._response_urls[path] = _ResponseUrl(kind, channel, user, message_ts, self._clock())
+        return self.root_url + path
+
     def orphans(self) -> list[dict[str, Any]]:
         """Replies Slack accepted but nobody can see (bad ``thread_ts``)."""
         return [m for m in self.messages if m["orphan"]]
@@ -903,6 +1016,8 @@ class FakeSlack:
             kind, name = "api", path[len("/api/") :]
         elif path.startswith("/services/"):
             kind, name = "webhook", "webhook"
+        elif path.startswith(("/actions/", "/commands/")):
+            kind, name = "response_url", "response_url"
         else:
             kind, name = "other", path
         record: dict[str, Any] = {
@@ -935,7 +1050,7 @@ class FakeSlack:
         content_type: str,
         record: dict[str, Any],
     ) -> _Reply:
-        if kind == "webhook":
+        if kind in ("webhook", "response_url"):
             record["body"] = self._parse_webhook_body(body, content_type)
         elif kind == "api":
             record["body"] = self._parse_api_body(body, content_type)
@@ -950,6 +1065,8 @@ class FakeSlack:
             return self._webhook(name, urlsplit(record["path"]).path, record["body"])
         if kind == "api":
             return self._api(name, query, headers, record)
+        if kind == "response_url":
+            return self._response_url(urlsplit(record["path"]).path, record["body"])
         return _text_reply(404, "not_found")
 
     def _take_failure(self, name: str) -> _Failure | None:
@@ -1126,6 +1243,8 @@ class FakeSlack:
             "conversations.history": self._conversations_history,
             "conversations.list": self._conversations_list,
             "conversations.replies": self._conversations_replies,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "apps.connections.open": self._apps_connections_open,
         }
         method = methods.get(name)
         if method is None:
@@ -1151,7 +1270,15 @@ class FakeSlack:
             authorization[len("Bearer ") :].strip() if authorization.startswith("Bearer ") else ""
         )
         record["token"] = token or authorization
-        if token not in self._tokens:
+        # apps.connections.open takes an app-level token and nothing else does.
+        wanted, other = (
+            (self._app_tokens, self._tokens)
+            if name == "apps.connections.open"
+            else (self._tokens, self._app_tokens)
+        )
+        if token in other:
+            return _api_error("not_allowed_token_type")
+        if token not in wanted:
             return _api_error("invalid_auth")
         params.pop("token", None)
         needed = _SCOPES.get(name)
@@ -1467,6 +1594,120 @@ class FakeSlack:
         return _json_reply(
             200, {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
         )
+
+    # ----------------------------------------------------------------- interactivity
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> _Reply:
+        if self._socket_mode_url is None:
+            return _api_error("fake_slack_bug: no FakeSocketMode attached")
+        return _json_reply(200, {"ok": True, "url": self._socket_mode_url()})
+
+    def _chat_post_ephemeral(self, params: dict[str, Any]) -> _Reply:
+        ref = params.get("channel")
+        channel: _Channel | None = None
+        if isinstance(ref, str) and ref:
+            name = ref[1:] if ref.startswith("#") else ref
+            channel = self._channels.get(ref) or self._channel_by_name(name)
+        problem = self._check_channel(channel)
+        if problem is not None or channel is None:
+            return _api_error(problem or "channel_not_found")
+        user = params.get("user")
+        if not isinstance(user, str) or user not in self._users:
+            return _api_error("user_not_found")
+        if user not in channel.users:
+            return _api_error("user_not_in_channel")
+        try:
+            content = self._check_content(params)
+        except _ContentError as exc:
+            return self._content_error(exc)
+        message_ts = self._next_ts()
+        self._ephemerals.append(
+            {
+                "channel": channel.id,
+                "user": user,
+                "text": content.text,
+                "blocks": content.blocks,
+                "thread_ts": params.get("thread_ts"),
+                "message_ts": message_ts,
+            }
+        )
+        return _json_reply(200, {"ok": True, "message_ts": message_ts})
+
+    def _response_url(self, path: str, body: dict[str, Any] | str | None) -> _Reply:
+        # Slack does not document these error bodies; the fake answers JSON so a
+        # failed respond() is at least visible in the client's response.
+        hook = self._response_urls.get(path)
+        if hook is None:
+            return _json_reply(404, {"ok": False, "error": "no_service"})
+        if self._clock() - hook.issued > RESPONSE_URL_TTL:
+            return _json_reply(404, {"ok": False, "error": "expired_url"})
+        if hook.uses >= RESPONSE_URL_MAX_USES:
+            return _json_reply(404, {"ok": False, "error": "used_url"})
+        if not isinstance(body, dict):
+            return _json_reply(400, {"ok": False, "error": "invalid_payload"})
+        response_type = body.get("response_type")
+        if response_type not in (None, "ephemeral", "in_channel"):
+            return _json_reply(400, {"ok": False, "error": "invalid_response_type"})
+        replace = _truthy(body.get("replace_original"))
+        delete = _truthy(body.get("delete_original"))
+        original = self._by_ts.get((hook.channel, hook.message_ts or ""))
+        if (replace or delete) and (hook.kind != "actions" or original is None):
+            return _json_reply(404, {"ok": False, "error": "message_not_found"})
+        content = _Content(None, None, None, False)
+        if not delete:
+            try:
+                content = self._check_content(body)
+            except _ContentError as exc:
+                meta = {"messages": exc.messages}
+                return _json_reply(
+                    400, {"ok": False, "error": exc.error, "response_metadata": meta}
+                )
+        hook.uses += 1
+        if delete and original is not None:
+            self._messages.remove(original)
+            del self._by_ts[(original["channel"], original["ts"])]
+        elif replace and original is not None:
+            original["text"], original["blocks"] = content.text, content.blocks
+        elif response_type == "in_channel":
+            self._store(self._response_message(hook.channel, content))
+        self._responses.append(
+            {
+                "url": self.root_url + path,
+                "kind": hook.kind,
+                "channel": hook.channel,
+                "user": hook.user,
+                "message_ts": hook.message_ts,
+                "response_type": response_type,
+                "replace_original": replace,
+                "delete_original": delete,
+                "text": content.text,
+                "blocks": content.blocks,
+            }
+        )
+        return _json_reply(200, {"ok": True})
+
+    def _response_message(self, channel_id: str, content: _Content) -> dict[str, Any]:
+        return {
+            "channel": channel_id,
+            "ts": self._next_ts(),
+            "text": content.text,
+            "blocks": content.blocks,
+            "attachments": content.attachments,
+            "thread_ts": None,
+            "thread_ts_raw": None,
+            "reply_broadcast": False,
+            "metadata": None,
+            "via": "response_url",
+            "orphan": False,
+            "link_names": None,
+            "parse": None,
+            "mrkdwn": None,
+            "unfurl_links": None,
+            "unfurl_media": None,
+            "text_truncated": content.text_truncated,
+            "edited": False,
+            "ignored_thread_ts": None,
+        }
 
     # ----------------------------------------------------------------- webhooks
 
