@@ -2,7 +2,7 @@
 
     python bench/eval_rules.py [--set tuning|holdout|both] [--rules rules]
                                [--holdout bench/eval/holdout.jsonl] [--show-misses]
-                               [--skip-examples]
+                               [--show-holdout-misses] [--skip-examples]
                                [--out bench/results/eval_rules.json]
 
 Two labelled sets (definitions of the labels in bench/eval/LABELS.md):
@@ -15,7 +15,10 @@ Two labelled sets (definitions of the labels in bench/eval/LABELS.md):
   figures are the honest ones. Skipped when the file is absent.
 
 By default both sets are reported side by side (only the tuning set when there is no
-holdout file). Targets: recall >= 0.95 of the security incidents at automakers and
+holdout file). --show-misses lists the errors on the tuning set only; the holdout's
+errors need --show-holdout-misses, since tuning on them spends the holdout.
+
+Targets: recall >= 0.95 of the security incidents at automakers and
 suppliers alerting at medium or above; precision >= 0.92 of high and critical alerts
 (an alert is right when the item is an incident AND automotive); at most 8% of the items
 that are not incidents alerting at medium or above.
@@ -153,9 +156,7 @@ def score(ruleset: RuleSet, labelled: Iterable[tuple[Item, dict[str, Any]]]) -> 
             (r["id"], r["rules"][:3], r["title"]) for r in auto_incidents if not alerts(r)
         ],
         "high/critical alerts that are not automotive incidents": [
-            (r["id"], r["rules"][:3], r["title"])
-            for r in high
-            if not auto_incident(r)
+            (r["id"], r["rules"][:3], r["title"]) for r in high if not auto_incident(r)
         ],
         "non-incidents alerting (medium+)": [
             (r["id"], r["rules"][:2], r["title"]) for r in non_incidents if alerts(r)
@@ -179,32 +180,34 @@ LINES = (
 )
 
 
-def report(results: dict[str, dict[str, Any]], show_misses: bool) -> None:
+def report(results: dict[str, dict[str, Any]], show_misses: set[str]) -> None:
     names = list(results)
-    width = 18
-    print(f"  {'':42}" + "".join(f"{n:>{width}}" for n in names))
-    print(f"  {'labelled items':42}" + "".join(f"{results[n]['items']:>{width}}" for n in names))
+    width = 26
+    print(f"  {'':40}" + "".join(f"{n:>{width}}" for n in names))
+    print(f"  {'labelled items':40}" + "".join(f"{results[n]['items']:>{width}}" for n in names))
     for text, key, of in LINES:
-        cells = "".join(
-            f"{results[n][key]:>{width - 8}.3f} of {results[n][of]:<4}" for n in names
-        )
-        print(f"  {text:42}{cells}")
-    print(f"\n  per theme, any severity: precision / recall (tp fp fn)")
+        cells = "".join(f"{results[n][key]:>{width - 9}.3f} of {results[n][of]:<5}" for n in names)
+        print(f"  {text:40}{cells}")
+    print(
+        f"\n  {'per theme, any severity':40}"
+        + "".join(f"{'prec / recall (tp fp fn)':>{width}}" for n in names)
+    )
     for theme in THEMES:
         cells = ""
         for n in names:
             m = results[n]["themes"][theme]
-            cells += f"  {m['precision']:.3f}/{m['recall']:.3f} ({m['tp']} {m['fp']} {m['fn']})"
-        print(f"  {theme:12}{cells}")
+            cell = f"{m['precision']:.3f}/{m['recall']:.3f} ({m['tp']} {m['fp']} {m['fn']})"
+            cells += f"{cell:>{width}}"
+        print(f"  {theme:40}{cells}")
     print()
     for key, op, bound in TARGETS:
         name = f"{key} {op} {bound:.2f}"
-        states = "  ".join(
-            f"{n}: {'met' if results[n]['targets'][name] else 'MISSED'}" for n in names
+        cells = "".join(
+            f"{'met' if results[n]['targets'][name] else 'MISSED':>{width}}" for n in names
         )
-        print(f"  target {name}: {states}")
-    if show_misses:
-        for n in names:
+        print(f"  {'target ' + name:40}{cells}")
+    for n in names:
+        if n in show_misses:
             for heading, rows in results[n]["misses"].items():
                 print(f"\n[{n}] {heading}: {len(rows)}")
                 for item_id, rules, title in rows:
@@ -221,7 +224,15 @@ def main() -> int:
         help="which labelled set(s) to score (default: both when the holdout file exists)",
     )
     parser.add_argument("--holdout", default=str(HOLDOUT), help="the holdout file")
-    parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument(
+        "--show-misses", action="store_true", help="list the errors on the tuning set"
+    )
+    parser.add_argument(
+        "--show-holdout-misses",
+        action="store_true",
+        help="list the errors on the holdout set too: whoever reads them and changes the rules"
+        " has made it a tuning set",
+    )
     parser.add_argument(
         "--skip-examples",
         action="store_true",
@@ -236,7 +247,9 @@ def main() -> int:
         if ITEMS.is_file():
             sets["tuning"] = tuning_set()
         else:
-            print(f"skipped tuning set: {ITEMS} not found (the shared corpus is not beside the repo)")
+            print(
+                f"skipped tuning set: {ITEMS} not found (the shared corpus is not beside the repo)"
+            )
     if wanted in ("holdout", "both"):
         if holdout.is_file():
             sets["holdout"] = holdout_set(holdout)
@@ -247,7 +260,10 @@ def main() -> int:
     ruleset = load_rules(args.rules, run_examples=not args.skip_examples)
     results = {name: score(ruleset, labelled) for name, labelled in sets.items()}
     print(f"rules from {args.rules}")
-    report(results, args.show_misses)
+    show = ({"tuning"} if args.show_misses else set()) | (
+        {"holdout"} if args.show_holdout_misses else set()
+    )
+    report(results, show)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     saved = {
