@@ -30,6 +30,7 @@ CJK_CHAR = re.compile(f"[{_CJK}]")
 # one token as the tokenizer reads it (kept in step with text.py's _TOKEN)
 SINGLE = re.compile(rf"[^\W_{_CJK}]+(?:[-'’.&][^\W_{_CJK}]+)*")
 _DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]?")  # U.S., U.S.A → US, USA
+_ELISIONS = frozenset("l dell all dall nell sull un d c qu s j n m t".split())
 
 
 TABLES = ("names", "places", "words")
@@ -49,13 +50,27 @@ def undot(token: str) -> str:
     return token.replace(".", "") if _DOTTED.fullmatch(token) else token
 
 
+def clean(raw: str) -> str:
+    """Possessives and elisions off ("Toyota's" → Toyota, "dell'azienda" → azienda);
+    dotted abbreviations joined (U.S. → US)."""
+    raw = raw.replace("’", "'")
+    if raw.endswith(("'s", "'S")):
+        raw = raw[:-2]
+    if "'" in raw:
+        head, _, tail = raw.partition("'")
+        raw = tail if head.lower() in _ELISIONS and tail else raw.replace("'", "")
+    return undot(raw)
+
+
 class Aliases:
     """Compiled alias tables; immutable once built."""
 
     def __init__(self, tables: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
         self._cased: dict[str, Alias] = {}  # short single-token forms, case as written
         self._folded: dict[str, Alias] = {}  # other single-token forms, casefolded
-        self._phrases: dict[str, Alias] = {}  # several tokens, or Chinese/Japanese
+        # forms of several tokens, by their first token (casefolded), longest first
+        self._phrases: dict[str, list[tuple[tuple[str, ...], Alias]]] = {}
+        self._cjk: dict[str, Alias] = {}  # Chinese and Japanese forms
         for table in TABLES:
             kind = _KINDS[table]
             for label, forms in tables.get(table, {}).items():
@@ -63,19 +78,28 @@ class Aliases:
                 alias = Alias(token, label, kind)
                 for form in (label, *forms):
                     self._add(form.strip(), alias)
-        self._pattern = _compile(self._phrases)
+        for entries in self._phrases.values():
+            entries.sort(key=lambda e: -len(e[0]))
+        # one alternation, longest first; only ever run on text that has CJK in it
+        cjk = "|".join(re.escape(f) for f in sorted(self._cjk, key=len, reverse=True))
+        self._cjk_pattern = re.compile(cjk) if cjk else None
 
     def _add(self, form: str, alias: Alias) -> None:
         if not form:
             return
+        if CJK_CHAR.search(form):
+            self._cjk[form] = alias
+            return
         single = undot(form)
-        if SINGLE.fullmatch(single) and not CJK_CHAR.search(form):
+        if SINGLE.fullmatch(single):
             if len(single) <= SHORT and not single.islower():
                 self._cased[single] = alias
             else:
                 self._folded[single.casefold()] = alias
-        else:
-            self._phrases[form.casefold()] = alias
+            return
+        tokens = tuple(clean(t).casefold() for t in SINGLE.findall(form))
+        if tokens:
+            self._phrases.setdefault(tokens[0], []).append((tokens, alias))
 
     def lookup(self, token: str) -> Alias | None:
         """The alias of one token as written ("JLR", "Toyota", "ricatto"), if any."""
@@ -83,26 +107,19 @@ class Aliases:
             return self._cased[token]
         return self._folded.get(token.casefold())
 
-    def phrases(self, text: str) -> Iterator[tuple[int, int, Alias]]:
-        """Spans of several-word and Chinese/Japanese forms in ``text``, left to right."""
-        if self._pattern is None:
-            return
-        for match in self._pattern.finditer(text):
-            yield match.start(), match.end(), self._phrases[match.group().casefold()]
-
-
-def _compile(phrases: Mapping[str, Alias]) -> re.Pattern[str] | None:
-    if not phrases:
+    def phrase(self, folded: Sequence[str], at: int) -> tuple[int, Alias] | None:
+        """The longest several-token form starting at token ``at`` of a text's tokens
+        (cleaned, casefolded), as (number of tokens, alias)."""
+        for tokens, alias in self._phrases.get(folded[at], ()):
+            if tuple(folded[at : at + len(tokens)]) == tokens:
+                return len(tokens), alias
         return None
-    latin, cjk = [], []
-    for form in sorted(phrases, key=len, reverse=True):  # longest first: "Agent Tesla"
-        (cjk if CJK_CHAR.search(form) else latin).append(re.escape(form))
-    parts = []
-    if latin:
-        parts.append(rf"(?<![^\W_])(?:{'|'.join(latin)})(?![^\W_])")
-    if cjk:
-        parts.append("|".join(cjk))
-    return re.compile("|".join(parts), re.IGNORECASE)
+
+    def cjk(self, text: str) -> Iterator[tuple[int, int, Alias]]:
+        """Spans of Chinese and Japanese forms in ``text``, left to right."""
+        if self._cjk_pattern is not None and CJK_CHAR.search(text):
+            for match in self._cjk_pattern.finditer(text):
+                yield match.start(), match.end(), self._cjk[match.group()]
 
 
 def load_aliases(folder: Path | None = None) -> Aliases:
@@ -115,7 +132,11 @@ def load_aliases(folder: Path | None = None) -> Aliases:
             try:
                 files.append(_tables(load_yaml_file(path)))
             except YamlSyntaxError as exc:
-                raise ConfigError(exc.message, file=f"{exc.file}:{exc.line}:{exc.col}") from exc
+                raise ConfigError(
+                    exc.message,
+                    file=f"{exc.file}:{exc.line}:{exc.col}",
+                    hint="check indentation and quoting around here",
+                ) from exc
     merged: dict[str, dict[str, list[str]]] = {table: {} for table in TABLES}
     for tables in files:
         for table, entries in tables.items():

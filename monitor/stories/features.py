@@ -28,6 +28,7 @@ class Features:
     subjects: tuple[str, ...] = ()  # the headline's deciders in order: the first is
     # usually whom the story is about (the victim, the actor)
     known: frozenset[str] = frozenset()  # organisations from the alias table in the headline
+    own: frozenset[str] = frozenset()  # the outlet's own name: shared by all its items
     title_only: bool = False  # no summary worth comparing
     digest: bool = False  # a round-up of many stories (digest.py)
     clauses: tuple[frozenset[str], ...] = ()  # a digest's parts, each maybe one story
@@ -41,6 +42,7 @@ class Featurizer:
         self.aliases = aliases
         self.background = background
         self._cache: dict[tuple[str, str, str], Features] = {}
+        self._own: dict[str, frozenset[str]] = {}
 
     def __call__(self, entry: Entry) -> Features:
         key = (entry.feed, entry.title, entry.summary)
@@ -58,7 +60,9 @@ class Featurizer:
         # the outlet's own name appended to headlines ("… | UpGuard") and signing off
         # summaries ("The post … appeared first on SecurityWeek") says which outlet, not
         # which story; in the headline itself it may be the subject (a vendor's blog)
-        own = {t.text for t in self.tokens(entry.feed)}
+        own = self._own.get(entry.feed)
+        if own is None:
+            own = self._own[entry.feed] = frozenset(t.text for t in self.tokens(entry.feed))
         title = self.tokens(_strip_own(entry.title, own, self), headline=True)
         summary = _lead(entry.title, entry.summary)
         lead = [t for t in self.tokens(summary) if t.text not in own]
@@ -84,6 +88,7 @@ class Featurizer:
             deciders=names - places,
             subjects=tuple(dict.fromkeys(t.text for t in title if t.name and t.kind != PLACE)),
             known=frozenset(t.text for t in title if t.kind == KNOWN),
+            own=own,
             title_only=len(summary) < TITLE_ONLY or full == title_set,
             digest=digest,
             clauses=tuple(p for p in parts if len(p) >= 2),
@@ -95,7 +100,7 @@ def _names(tokens: Iterable[Token]) -> frozenset[str]:
     return frozenset(t.text for t in tokens if t.name)
 
 
-def _strip_own(title: str, own: set[str], featurizer: Featurizer) -> str:
+def _strip_own(title: str, own: frozenset[str], featurizer: Featurizer) -> str:
     """The headline without a trailing "| Outlet" or "- Outlet"."""
     match = _SUFFIX.search(title)
     if match and {t.text for t in featurizer.tokens(match[1])} <= own:

@@ -8,7 +8,11 @@ with headlines, since a long summary on the other side would only dilute it.
 Names decide: reports whose headlines each name someone the other never mentions
 (Ford vs Honda under one template headline) are two stories, whatever else they share.
 A join also needs one shared token that is rare: common words alone ("AI data leak")
-are a topic, not an event. The bar is lower for reports sharing a rare name and a figure.
+are a topic, not an event. The bar is lower for reports that share a rare name with a
+figure, or whose headlines are about the same rarely named subject ("CDK Global outage
+caused by BlackSuit" and "CDK Global cyberattack impacts thousands of dealerships").
+Between two items of one outlet, the outlet's own name is not shared evidence: every
+post on a vendor's blog names the vendor.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from .rarity import Rarity
 NAME_BOOST = 1.5  # a shared name says more than a shared word
 FIGURE_BOOST = 1.5  # ... and so does a shared figure
 NAME_IDF = 3.0  # names in more than ~5% of items decide nothing
-EVIDENCE_IDF = 4.5  # a join needs a shared token this rare (in under ~1% of items)
-RARE_IDF = 5.0  # a name this rare, shared with a figure, lowers the bar
-RARE_FACTOR = 0.75  # ... to this share of the threshold
+RARE_IDF = 4.5  # in under ~1% of items: a join needs one shared token this rare, and a
+RARE_FACTOR = 0.75  # shared name this rare, with a figure or as the subject, lowers the
+# bar to this share of the threshold
 DIGEST_MARGIN = 0.15  # a digest's clause must pass the threshold by this much
 
 
@@ -43,12 +47,17 @@ class Pair:
 
 @dataclass(frozen=True, slots=True)
 class _Vector:
-    """A report's tokens without its outlet's boilerplate, and their weight sums."""
+    """A report under the current counts: its tokens without its outlet's boilerplate,
+    their weights and weight sums, and the names rare enough to decide."""
 
     full: frozenset[str]
     title: frozenset[str]
+    weights: dict[str, float]
     norm_full: float
     norm_title: float
+    subject: str  # the headline's first deciding name
+    subjects: frozenset[str]  # the headline's deciding names
+    deciders: frozenset[str]  # all deciding names
 
 
 class Scorer:
@@ -77,67 +86,59 @@ class Scorer:
             f = doc.features
             boiler = self.rarity.boilerplate(doc.source)
             full, title = f.full - boiler, f.title - boiler
-            found = _Vector(full, title, self._norm(full, f.names), self._norm(title, f.names))
+            weights = {t: self.weight(t, f.names) for t in f.full}
+            subjects = self._deciding(f.subjects)
+            found = _Vector(
+                full,
+                title,
+                weights,
+                sum(weights[t] for t in full),
+                sum(weights[t] for t in title),
+                next((s for s in f.subjects if s in subjects), ""),
+                subjects,
+                self._deciding(f.deciders),
+            )
             self._vectors[doc.key] = found
         return found
-
-    def _norm(self, tokens: Iterable[str], names: frozenset[str]) -> float:
-        return sum(self.weight(t, names) for t in tokens)
 
     def compare(self, a: Doc, b: Doc) -> Pair:
         va, vb = self.vector(a), self.vector(b)
         fa, fb = a.features, b.features
-        title, shared = self._cosine(
-            va.title, va.norm_title, fa.names, vb.title, vb.norm_title, fb.names
-        )
+        own = fa.own if a.source == b.source else frozenset()
+        title, shared = _cosine(va.title, va.norm_title, vb.title - own, vb.norm_title, va, vb)
         if fa.title_only or fb.title_only:
             score = title
         else:
-            full, shared = self._cosine(
-                va.full, va.norm_full, fa.names, vb.full, vb.norm_full, fb.names
-            )
+            full, shared = _cosine(va.full, va.norm_full, vb.full - own, vb.norm_full, va, vb)
             score = (full + title) / 2
         return Pair(score, self._bar(a, b, shared), self._names_agree(a, b), shared)
 
     def compare_clause(self, clause: frozenset[str], b: Doc, names: frozenset[str]) -> Pair:
         """One clause of a digest, as a title-only report, against a report's headline."""
         vb = self.vector(b)
-        norm = self._norm(clause, names)
-        score, shared = self._cosine(
-            clause, norm, names, vb.title, vb.norm_title, b.features.names
-        )
+        weights = {t: self.weight(t, names) for t in clause}
+        mine = _Vector(clause, clause, weights, sum(weights.values()), 0, "", frozenset(), names)
+        score, shared = _cosine(clause, mine.norm_full, vb.title, vb.norm_title, mine, vb)
         agree = bool(self._deciding(names & clause) & vb.full)  # only through a shared name
         bar = self.threshold + DIGEST_MARGIN if self._evident(shared) else math.inf
         return Pair(score, bar, agree, shared)
 
-    def _cosine(
-        self,
-        a: frozenset[str],
-        norm_a: float,
-        names_a: frozenset[str],
-        b: frozenset[str],
-        norm_b: float,
-        names_b: frozenset[str],
-    ) -> tuple[float, frozenset[str]]:
-        shared = a & b
-        if not shared or not norm_a or not norm_b:
-            return 0.0, shared
-        overlap = sum(
-            math.sqrt(self.weight(t, names_a) * self.weight(t, names_b)) for t in shared
-        )
-        return overlap / math.sqrt(norm_a * norm_b), shared
-
     def _bar(self, a: Doc, b: Doc, shared: frozenset[str]) -> float:
         if not self._evident(shared):
             return math.inf
+        fa, fb = a.features, b.features
         both = self.vector(a).full & self.vector(b).full
-        names = a.features.names & b.features.names & both
-        rare = any(self.rarity.weight(t) >= RARE_IDF for t in names)
+        if a.source == b.source:
+            both -= fa.own
+        rare = [t for t in fa.names & fb.names & both if self.rarity.weight(t) >= RARE_IDF]
         figure = any(t.startswith("$") for t in both)
-        return self.threshold * RARE_FACTOR if rare and figure else self.threshold
+        subject = self.vector(a).subject
+        if rare and (figure or (subject in rare and subject == self.vector(b).subject)):
+            return self.threshold * RARE_FACTOR
+        return self.threshold
 
     def _evident(self, shared: frozenset[str]) -> bool:
-        return any(self.rarity.weight(t) >= EVIDENCE_IDF for t in shared)
+        return any(self.rarity.weight(t) >= RARE_IDF for t in shared)
 
     def _deciding(self, names: Iterable[str]) -> frozenset[str]:
         return frozenset(n for n in names if self.rarity.weight(n) >= NAME_IDF)
@@ -148,14 +149,24 @@ class Scorer:
         or both name someone (in the headline, then anywhere) and neither names the
         other's. Counted on the whole text: an outlet's boilerplate is still a name."""
         fa, fb = a.features, b.features
-        sa, sb = self._subject(fa.subjects), self._subject(fb.subjects)
+        va, vb = self.vector(a), self.vector(b)
+        sa, sb = va.subject, vb.subject
         if sa and sb and sa not in fb.full and sb not in fa.full and not fa.known & fb.known:
             return False
-        for mine, theirs in ((fa.subjects, fb.subjects), (fa.deciders, fb.deciders)):
-            ours, others = self._deciding(mine), self._deciding(theirs)
+        for ours, others in ((va.subjects, vb.subjects), (va.deciders, vb.deciders)):
             if ours and others and not ours & fb.full and not others & fa.full:
                 return False
         return True
 
-    def _subject(self, subjects: tuple[str, ...]) -> str:
-        return next((s for s in subjects if self.rarity.weight(s) >= NAME_IDF), "")
+
+def _cosine(
+    a: frozenset[str], norm_a: float, b: frozenset[str], norm_b: float, va: _Vector, vb: _Vector
+) -> tuple[float, frozenset[str]]:
+    """Weighted cosine of two token sets; a token shared counts the geometric mean of
+    its two weights (a name in one report may be a plain word in the other)."""
+    shared = a & b
+    if not shared or not norm_a or not norm_b:
+        return 0.0, shared
+    wa, wb = va.weights, vb.weights
+    overlap = sum(math.sqrt(wa[t] * wb[t]) for t in shared)
+    return overlap / math.sqrt(norm_a * norm_b), shared

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .aliases import _CJK, KNOWN, NAME, PLACE, WORD, Aliases, undot
+from .aliases import _CJK, KNOWN, NAME, PLACE, WORD, Aliases, clean
 from .figures import PERCENT, UNIT_WORDS, figure
 from .lexicon import compact, stem, stop_words
 
@@ -42,7 +42,6 @@ _TLDS = frozenset(
     "com net org io de fr it es co uk jp cn au br ca mx nl be ch at se no dk fi pl ru ua "
     "in kr tw hk sg nz za gov edu info biz us eu ai app dev is".split()
 )
-_ELISIONS = frozenset("l dell all dall nell sull un d c qu s j n m t".split())
 # digits glued to these are units or ordinals, not names: 24h, 2FA, 1st, 10x, 90s
 _NOT_NAME = re.compile(r"\d+(?:st|nd|rd|th|s|h|x|d|am|pm|fa|fps|hz|mhz|ghz|yo|g|p)", re.IGNORECASE)
 MIN_TITLE_CASE = 3  # capitalised words before a headline counts as Title Case
@@ -67,8 +66,41 @@ class Token:
 def tokenize(text: str, aliases: Aliases, caps: Caps, *, headline: bool = False) -> list[Token]:
     """Tokens of one text in order; ``headline``: Title Case carries no information."""
     out: list[Token] = []
+    if _CJK_RUN.search(text):
+        text = _cjk_aliases_and_figures(text, aliases, out)
+    title_case = headline and _is_title_case(text)
+    matches = list(_TOKEN.finditer(text))
+    cleaned = [clean(m["tok"]) for m in matches]
+    folded = [c.casefold() for c in cleaned]
+    skip = 0
+    for i, match in enumerate(matches):
+        if skip:
+            skip -= 1
+            continue
+        phrase = aliases.phrase(folded, i)
+        if phrase is not None:  # Jaguar Land Rover, Fancy Bear, cyber attack
+            skip = phrase[0] - 1
+            out.append(Token(phrase[1].token, phrase[1].label, phrase[1].kind))
+            continue
+        nxt = folded[i + 1] if i + 1 < len(matches) else ""
+        fig, unit = _figure(match, nxt)
+        if fig is not None:
+            skip = int(unit)
+            if fig:
+                out.append(Token(f"${fig}", fig, FIGURE))
+            continue
+        initial = title_case or _starts_sentence(text, match.start("tok"))
+        out.extend(_word_tokens(cleaned[i], initial, aliases, caps))
+    for run in _CJK_RUN.findall(text):
+        out.extend(Token(run[j : j + 2], run[j : j + 2]) for j in range(len(run) - 1))
+    return out
+
+
+def _cjk_aliases_and_figures(text: str, aliases: Aliases, out: list[Token]) -> str:
+    """Chinese and Japanese names and figures (225万美元) into ``out``; returns the text
+    with them blanked, so nothing reads them twice."""
     spans: list[tuple[int, int]] = []
-    for start, end, alias in aliases.phrases(text):
+    for start, end, alias in aliases.cjk(text):
         out.append(Token(alias.token, alias.label, alias.kind))
         spans.append((start, end))
     for match in _CN_FIGURE.finditer(text):
@@ -76,26 +108,7 @@ def tokenize(text: str, aliases: Aliases, caps: Caps, *, headline: bool = False)
         if value:
             out.append(Token(f"${value}", value, FIGURE))
         spans.append(match.span())
-    if spans:
-        text = _blank(text, spans)
-    title_case = headline and _is_title_case(text)
-    matches = list(_TOKEN.finditer(text))
-    skip = False
-    for i, match in enumerate(matches):
-        if skip:
-            skip = False
-            continue
-        nxt = matches[i + 1]["tok"] if i + 1 < len(matches) else ""
-        fig, skip = _figure(match, nxt)
-        if fig is not None:
-            if fig:
-                out.append(Token(f"${fig}", fig, FIGURE))
-            continue
-        initial = title_case or _starts_sentence(text, match.start("tok"))
-        out.extend(_word_tokens(match["tok"], initial, aliases, caps))
-    for run in _CJK_RUN.findall(text):
-        out.extend(Token(run[j : j + 2], run[j : j + 2]) for j in range(len(run) - 1))
-    return out
+    return _blank(text, spans) if spans else text
 
 
 def capital_uses(text: str) -> Iterator[tuple[str, bool]]:
@@ -106,22 +119,21 @@ def capital_uses(text: str) -> Iterator[tuple[str, bool]]:
     for match in _TOKEN.finditer(text):
         raw = match["tok"]
         if raw[0].isalpha() and not _starts_sentence(text, match.start("tok")):
-            for piece in _pieces(_clean(raw)):
+            for piece in _pieces(clean(raw)):
                 low = piece.lower()
                 if piece.isalpha() and len(low) >= 3 and low not in stop_words():
                     yield stem(low), piece[0].isupper()
 
 
 def _figure(match: re.Match[str], nxt: str) -> tuple[str | None, bool]:
-    """("" or a figure, whether the next token was its unit) when the token is a
-    number; (None, False) when it is not."""
+    """("" or a figure, whether the next token, casefolded, was its unit) when the
+    token is a number; (None, False) when it is not."""
     raw, money = match["tok"], bool(match["cur"])
     if _NUMBER.fullmatch(raw):
         if match["pct"]:
             return figure(raw, "%") or "", False
-        unit = nxt.lower()
-        if unit in UNIT_WORDS or unit in PERCENT:
-            return figure(raw, unit, money=money) or "", True
+        if nxt in UNIT_WORDS or nxt in PERCENT:
+            return figure(raw, nxt, money=money) or "", True
         return figure(raw, money=money) or "", False
     sized = _NUMBER_UNIT.fullmatch(raw)
     if sized:
@@ -130,7 +142,6 @@ def _figure(match: re.Match[str], nxt: str) -> tuple[str | None, bool]:
 
 
 def _word_tokens(raw: str, initial: bool, aliases: Aliases, caps: Caps) -> Iterator[Token]:
-    raw = _clean(raw)
     alias = aliases.lookup(raw)
     if alias is not None:
         yield Token(alias.token, alias.label, alias.kind)
@@ -138,8 +149,10 @@ def _word_tokens(raw: str, initial: bool, aliases: Aliases, caps: Caps) -> Itera
     domain = _domain(raw)
     if domain:
         alias = aliases.lookup(domain)
-        yield Token(alias.token, alias.label, alias.kind) if alias else Token(
-            compact(domain), raw, NAME
+        yield (
+            Token(alias.token, alias.label, alias.kind)
+            if alias
+            else Token(compact(domain), raw, NAME)
         )
         return
     for piece in _pieces(raw):
@@ -178,18 +191,6 @@ def _word(piece: str, initial: bool, caps: Caps) -> Token | None:
     return Token(token, piece, NAME if share is None or share >= least else WORD)
 
 
-def _clean(raw: str) -> str:
-    """Possessives and elisions off ("Toyota's" → Toyota, "dell'azienda" → azienda);
-    dotted abbreviations joined (U.S. → US)."""
-    raw = raw.replace("’", "'")
-    if raw.endswith(("'s", "'S")):
-        raw = raw[:-2]
-    if "'" in raw:
-        head, _, tail = raw.partition("'")
-        raw = tail if head.lower() in _ELISIONS and tail else raw.replace("'", "")
-    return undot(raw)
-
-
 def _pieces(raw: str) -> list[str]:
     """Hyphenated words as their parts (Russia-linked), unless a part is a number or
     very short (CVE-2025-53770, Wi-Fi, TGR-STA-1030), which only mean something whole.
@@ -212,12 +213,14 @@ def _domain(raw: str) -> str:
 
 
 def _starts_sentence(text: str, at: int) -> bool:
-    before = text[:at].rstrip(_OPENERS)
-    return not before or before[-1] in _SENTENCE_END
+    i = at - 1
+    while i >= 0 and text[i] in _OPENERS:
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
 
 
 def _is_title_case(text: str) -> bool:
-    words = [
+    words: list[str] = [
         m["tok"] for m in _TOKEN.finditer(text) if m["tok"][0].isalpha() and len(m["tok"]) > 3
     ]
     capital = sum(w[0].isupper() for w in words)
