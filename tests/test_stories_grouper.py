@@ -249,6 +249,36 @@ def test_a_title_only_item_is_compared_by_headline() -> None:
     assert cycle(grouper(), [full.entry, bare.entry], [full, bare])[1].joined
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        # one company, two events: the name alone is no event
+        (
+            ("NIO receives blackmail email demanding $2.25 million in bitcoin", "CarNews"),
+            ("NIO delivered 14,178 vehicles in November", "CarNews"),
+        ),
+        # a vendor's blog names the vendor in every post
+        (
+            ("CrowdStrike Named a Leader in the 2025 GigaOm SIEM Radar Report", "CrowdStrike Blog"),
+            (
+                "CrowdStrike Named a Leader in 2025 Gartner Magic Quadrant for EPP",
+                "CrowdStrike Blog",
+            ),
+        ),
+        # one award, two vendors: the headlines' subjects differ
+        (
+            ("CrowdStrike Named a Leader in 2025 Gartner Magic Quadrant for EPP", "Blog A"),
+            ("Microsoft is named a Leader in the 2025 Gartner Magic Quadrant for EPP", "Blog B"),
+        ),
+    ],
+)
+def test_related_but_different_events_stay_apart(
+    one: tuple[str, str], other: tuple[str, str]
+) -> None:
+    a, b = report("a", one[0], "", one[1]), report("b", other[0], "", other[1], T0 + H)
+    assert stories(cycle(grouper(), [a.entry, b.entry], [a, b])) == 2
+
+
 def test_two_suppliers_hit_alike_are_two_stories() -> None:
     acme = report(
         "a",

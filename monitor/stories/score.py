@@ -133,7 +133,10 @@ class Scorer:
         rare = [t for t in fa.names & fb.names & both if self.rarity.weight(t) >= RARE_IDF]
         figure = any(t.startswith("$") for t in both)
         subject = self.vector(a).subject
-        if rare and (figure or (subject in rare and subject == self.vector(b).subject)):
+        # the same subject alone is no event ("NIO delivered 14,178 vehicles" is not the
+        # NIO blackmail story): it lowers the bar only beside another rare shared token
+        same = subject in rare and subject == self.vector(b).subject and len(rare) > 1
+        if rare and (figure or same):
             return self.threshold * RARE_FACTOR
         return self.threshold
 
