@@ -50,7 +50,10 @@ class Grouper:
     # -- counting -----------------------------------------------------------------------
 
     def observe(self, entries: Iterable[Entry]) -> None:
-        """Count words for rarity: every new item, alerting or not."""
+        """Count words for rarity: every new item, alerting or not. An item counts until
+        its published time leaves the window; an undated one from the latest time the
+        grouper knows (the last ``expire`` or report): on a restart, call ``expire(now)``
+        before observing the recent items, or they are forgotten at the first expire."""
         for entry in entries:
             at = entry.published.timestamp() if entry.published else self._now
             self.rarity.add(at, entry.feed, self.featurize(entry).full)

@@ -9,8 +9,9 @@ Names decide: reports whose headlines each name someone the other never mentions
 (Ford vs Honda under one template headline) are two stories, whatever else they share.
 A join also needs one shared token that is rare: common words alone ("AI data leak")
 are a topic, not an event. The bar is lower for reports that share a rare name with a
-figure, or whose headlines are about the same rarely named subject ("CDK Global outage
-caused by BlackSuit" and "CDK Global cyberattack impacts thousands of dealerships").
+figure, or whose headlines are about the same rarely named subject and share another
+rare token ("Upbit reports $36 million loss in Solana hot-wallet breach" and "Upbit
+hack attributed to North Korea's Lazarus", whose lead names Solana too).
 Between two items of one outlet, the outlet's own name is not shared evidence: every
 post on a vendor's blog names the vendor.
 """
@@ -105,11 +106,12 @@ class Scorer:
         va, vb = self.vector(a), self.vector(b)
         fa, fb = a.features, b.features
         own = fa.own if a.source == b.source else frozenset()
-        title, shared = _cosine(va.title, va.norm_title, vb.title - own, vb.norm_title, va, vb)
+        wa, wb = va.weights, vb.weights
+        title, shared = _cosine(va.title, va.norm_title, wa, vb.title - own, vb.norm_title, wb)
         if fa.title_only or fb.title_only:
             score = title
         else:
-            full, shared = _cosine(va.full, va.norm_full, vb.full - own, vb.norm_full, va, vb)
+            full, shared = _cosine(va.full, va.norm_full, wa, vb.full - own, vb.norm_full, wb)
             score = (full + title) / 2
         return Pair(score, self._bar(a, b, shared), self._names_agree(a, b), shared)
 
@@ -117,8 +119,8 @@ class Scorer:
         """One clause of a digest, as a title-only report, against a report's headline."""
         vb = self.vector(b)
         weights = {t: self.weight(t, names) for t in clause}
-        mine = _Vector(clause, clause, weights, sum(weights.values()), 0, "", frozenset(), names)
-        score, shared = _cosine(clause, mine.norm_full, vb.title, vb.norm_title, mine, vb)
+        norm = sum(weights.values())
+        score, shared = _cosine(clause, norm, weights, vb.title, vb.norm_title, vb.weights)
         agree = bool(self._deciding(names & clause) & vb.full)  # only through a shared name
         bar = self.threshold + DIGEST_MARGIN if self._evident(shared) else math.inf
         return Pair(score, bar, agree, shared)
@@ -163,13 +165,17 @@ class Scorer:
 
 
 def _cosine(
-    a: frozenset[str], norm_a: float, b: frozenset[str], norm_b: float, va: _Vector, vb: _Vector
+    a: frozenset[str],
+    norm_a: float,
+    wa: dict[str, float],
+    b: frozenset[str],
+    norm_b: float,
+    wb: dict[str, float],
 ) -> tuple[float, frozenset[str]]:
     """Weighted cosine of two token sets; a token shared counts the geometric mean of
     its two weights (a name in one report may be a plain word in the other)."""
     shared = a & b
     if not shared or not norm_a or not norm_b:
         return 0.0, shared
-    wa, wb = va.weights, vb.weights
     overlap = sum(math.sqrt(wa[t] * wb[t]) for t in shared)
     return overlap / math.sqrt(norm_a * norm_b), shared
