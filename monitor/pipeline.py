@@ -28,11 +28,11 @@ from .config import FeedConfig, Settings
 from .errors import MonitorError
 from .feeds.fetch import Fetcher
 from .feeds.parse import parse_feed
-from .grouping import Grouper, Report
 from .models import Candidate, Entry, FetchResult, Validators
 from .route import KnownStory, Placement, route
 from .rules import Engine
 from .store import FeedState, PollRecord, PollResult, Store
+from .stories import Grouper, Report, load_aliases
 
 log = structlog.get_logger("poll")
 WARM_ENTRIES = 20_000  # recent entries counted for word rarity when grouping starts
@@ -276,11 +276,13 @@ class Pipeline:
         arrives never pays for it, and a restart groups with earlier alerts."""
         if self._grouper is None:
             cfg = self.settings.stories
-            window = cfg.window.total_seconds()
-            grouper = Grouper(window=window, threshold=cfg.threshold)
-            since = self.clock() - window
-            grouper.observe(self.store.entries.recent(since, WARM_ENTRIES))
-            for entry_id, story, entry, at in self.store.stories.reports_since(since):
+            window, now = cfg.window.total_seconds(), self.clock()
+            grouper = Grouper(
+                window=window, threshold=cfg.threshold, aliases=load_aliases(self.settings.rules)
+            )
+            grouper.expire(now)  # before observing: undated items count from now
+            grouper.observe(self.store.entries.recent(now - window, WARM_ENTRIES))
+            for entry_id, story, entry, at in self.store.stories.reports_since(now - window):
                 grouper.remember(Report(str(entry_id), entry, at), story)
             self._grouper = grouper
         return self._grouper

@@ -16,6 +16,7 @@ from ..alerts import Alert, AlertKind, AlertPayload, AlertState, Role, Route
 from ..models import Candidate, Severity
 from .db import Database
 
+
 def alert_of(d: dict[str, Any]) -> Alert:
     return Alert(
         id=d["id"],
