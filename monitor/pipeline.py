@@ -82,6 +82,8 @@ class Pipeline:
         progress: Callable[[FeedOutcome], None] | None = None,
     ) -> CycleReport:
         report = CycleReport()
+        if self._grouper is not None:  # forget what left the window before counting more
+            self._grouper.expire(self.clock())
         states = {s.name: s for s in self.store.feeds.states()}
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
@@ -149,6 +151,9 @@ class Pipeline:
         new = list({e.key: e for e in parsed.entries if e.key not in known}.values())
         first_poll = state is None or not state.first_polled
         candidates = self._match(feed, new, now, first_poll)
+        # built (from the database) before this poll's entries are written, so that
+        # they are counted once, below, and not also by the warm-up
+        grouper = self.grouper() if new and self.settings.stories.enabled else None
         stored = self.store.record_poll(
             PollRecord(
                 feed=feed.name,
@@ -160,11 +165,9 @@ class Pipeline:
                 channel=self.settings.slack.channel,
             )
         )
-        if stored.fresh and self.settings.stories.enabled:
+        if grouper is not None and stored.fresh:
             window = self.settings.stories.window.total_seconds()
-            self.grouper().observe(
-                i.entry for i in stored.fresh if _at(i.entry, now) >= now - window
-            )
+            grouper.observe(i.entry for i in stored.fresh if _at(i.entry, now) >= now - window)
         if self.on_stored is not None:
             self.on_stored(feed.name, stored)
         if parsed.warning:

@@ -18,9 +18,30 @@ from tests.test_daemon import Daemon, run_daemon, wait  # noqa: F401  (fixture)
 pytestmark = pytest.mark.timeout(180)
 
 MAKERS = [
-    "Toyota", "Honda", "Renault", "Subaru", "Ford", "Suzuki", "Nissan", "Mazda",
-    "Hyundai", "Kia", "Volvo", "Stellantis", "Continental", "Bosch", "Denso", "Magna",
-    "Lear", "Valeo", "Aisin", "Yazaki", "Bridgestone", "Forvia", "Nexteer", "Mitsubishi",
+    "Toyota",
+    "Honda",
+    "Renault",
+    "Subaru",
+    "Ford",
+    "Suzuki",
+    "Nissan",
+    "Mazda",
+    "Hyundai",
+    "Kia",
+    "Volvo",
+    "Stellantis",
+    "Continental",
+    "Bosch",
+    "Denso",
+    "Magna",
+    "Lear",
+    "Valeo",
+    "Aisin",
+    "Yazaki",
+    "Bridgestone",
+    "Forvia",
+    "Nexteer",
+    "Mitsubishi",
 ]
 
 
@@ -35,13 +56,14 @@ def templated(maker: str, feed: str) -> Item:
 
 
 def config_for(tmp_path: Path, feeds: list[tuple[str, str]]) -> Path:
-    return write_config(
-        tmp_path, feeds, slack={"breaker": 100, "max_alerts_per_poll": 100}
-    )
+    return write_config(tmp_path, feeds, slack={"breaker": 100, "max_alerts_per_poll": 100})
 
 
 def test_twenty_four_templated_incidents_are_twenty_four_alerts(
-    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon  # noqa: F811
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: FakeSlack,
+    run_daemon,  # noqa: F811
 ) -> None:  # type: ignore[no-untyped-def]
     for n, name in enumerate(("wire", "autos", "sec")):
         feeds.set_feed(f"/{name}.xml", rss([templated(m, name) for m in MAKERS[n::3]]))
@@ -59,7 +81,9 @@ def test_twenty_four_templated_incidents_are_twenty_four_alerts(
 
 
 def test_the_nio_reports_are_one_message_and_one_reply_whichever_feed_comes_first(
-    tmp_path: Path, feeds: FeedServer, run_daemon  # noqa: F811
+    tmp_path: Path,
+    feeds: FeedServer,
+    run_daemon,  # noqa: F811
 ) -> None:  # type: ignore[no-untyped-def]
     """Both reports arrive in one cycle; the feed that answers first differs."""
     threads = []
@@ -87,7 +111,10 @@ def test_the_nio_reports_are_one_message_and_one_reply_whichever_feed_comes_firs
 
 
 def test_a_fresh_database_decides_like_a_warm_one(
-    tmp_path: Path, feeds: FeedServer, slack: FakeSlack, run_daemon  # noqa: F811
+    tmp_path: Path,
+    feeds: FeedServer,
+    slack: FakeSlack,
+    run_daemon,  # noqa: F811
 ) -> None:  # type: ignore[no-untyped-def]
     """The same items, once into an empty database, once after 60 unrelated items
     were seen: the same stories."""
@@ -98,8 +125,11 @@ def test_a_fresh_database_decides_like_a_warm_one(
         folder.mkdir()
         path = f"/{folder.name}.xml"
         background = [
-            Item(f"Quarterly results {i}: revenue at unit {i} rose", f"https://bg.example/{i}",
-                 f"bg-{i}")
+            Item(
+                f"Quarterly results {i}: revenue at unit {i} rose",
+                f"https://bg.example/{i}",
+                f"bg-{i}",
+            )
             for i in range(60)
         ]
         feeds.set_feed(path, rss(background if warm else []))
@@ -116,7 +146,5 @@ def test_a_fresh_database_decides_like_a_warm_one(
             polls = feeds.count(path)
             wait(lambda p=path, n=polls: feeds.count(p) >= n + 2, what="two more polls")
             daemon.stop()
-            outcomes.append(
-                sorted((m["text"], bool(m["thread_ts"])) for m in fake.messages)
-            )
+            outcomes.append(sorted((m["text"], bool(m["thread_ts"])) for m in fake.messages))
     assert outcomes[0] == outcomes[1]
