@@ -108,8 +108,8 @@ def test_the_daemon_and_the_offline_tool_decide_the_same(
             monitor.poll(due_only=False)
             batches.append([clean_link(str(i["link"])) for i in cycle])
         rows = monitor.store.db.rows(
-            "SELECT e.id, e.link, s.key, a.payload FROM alerts a JOIN entries e ON e.id = a.entry_id "
-            "JOIN stories s ON s.id = a.story_id"
+            "SELECT e.id, e.link, s.key, a.payload FROM alerts a "
+            "JOIN entries e ON e.id = a.entry_id JOIN stories s ON s.id = a.story_id"
         )
         stored = {str(eid): link for eid, link, _, _ in rows}
         daemon = {
