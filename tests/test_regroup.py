@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.deliver.slack import BotSender
-from tests.conftest import NIO_A, NIO_B, TOKEN, Item
+from tests.conftest import NIO_A, NIO_B, TOKEN
 from tests.fakes.slack_server import FakeSlack
 from tests.test_threads import ACME, World
 
@@ -41,7 +41,7 @@ def test_show_then_split_posts_the_report_as_its_own_alert(
     assert story is not None and story.story_id is not None
     code, out, _ = cli(world, tmp_path, "stories", "show", str(story.story_id))
     assert code == 0 and "CarNews" in out and "Wire" in out and "score" in out
-    reply = [a for a in world.store.outbox.of_story(story.story_id) if a.id != story.id][0]
+    reply = next(a for a in world.store.outbox.of_story(story.story_id) if a.id != story.id)
     assert cli(world, tmp_path, "stories", "split", str(story.story_id), str(story.id))[0] == 2
     code, out, _ = cli(world, tmp_path, "stories", "split", str(story.story_id), str(reply.id))
     assert code == 0, out
@@ -60,7 +60,7 @@ def test_merge_replies_in_the_right_thread_and_counts(tmp_path: Path, slack: Fak
     world.report("CarNews", NIO_A)
     world.report("Wire", ACME)  # another story
     world.deliver(bot)
-    first, second = slack.top_level()
+    first, _second = slack.top_level()
     stories = sorted(
         {a.story_id for a in world.store.outbox.of_story(1)}
         | {a.story_id for a in world.store.outbox.of_story(2)}
@@ -90,7 +90,7 @@ def test_the_daemon_regroups_after_a_manual_fix(tmp_path: Path, slack: FakeSlack
     world.deliver(BotSender(TOKEN, slack.base_url))
     root = world.store.outbox.story_root(1)
     assert root is not None and root.story_id is not None
-    reply = [a for a in world.store.outbox.of_story(root.story_id) if a.id != root.id][0]
+    reply = next(a for a in world.store.outbox.of_story(root.story_id) if a.id != root.id)
     twin = Report(
         "twin",
         Entry(
