@@ -179,22 +179,26 @@ def status(config_file: str | None, as_json: bool) -> None:
 
 @click.command()
 @config_option
-@click.option("--max-age", default=300, show_default=True, help="Seconds since the last tick.")
+@click.option(
+    "--max-age",
+    type=float,
+    default=None,
+    help="Seconds since the last tick [default: health.max_tick_age].",
+)
+@click.option("--json", "as_json", is_flag=True, help="The /healthz body on stdout.")
 @fail_clearly
-def health(config_file: str | None, max_age: int) -> None:
-    """Exit 0 when the daemon ticked recently (for Docker HEALTHCHECK)."""
-    from ..store import Store
+def health(config_file: str | None, max_age: float | None, as_json: bool) -> None:
+    """Exit 0 when the daemon is healthy: ticking, database writable, outbox not stuck
+    (the same check as /healthz; for Docker's HEALTHCHECK)."""
+    from ..health import check
 
-    settings = load_settings(config_file)
-    if not Path(settings.database).exists():
-        err.print("unhealthy: no database yet", markup=False)
-        sys.exit(1)
-    with Store(settings.database) as store:
-        beat = store.meta.get("heartbeat")
-    age = time.time() - float(beat) if beat else None
-    if age is None or age > max_age:
-        err.print(
-            f"unhealthy: last tick {'never' if age is None else f'{age:.0f}s ago'}", markup=False
-        )
-        sys.exit(1)
-    click.echo(f"healthy: last tick {age:.0f}s ago")
+    result = check(load_settings(config_file), max_tick_age=max_age)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    elif result.ok:
+        age = result.facts.get("last_tick_age")
+        click.echo(f"healthy: last tick {age:.0f}s ago" if age is not None else "healthy")
+    else:
+        for reason in result.reasons:
+            err.print(f"unhealthy: {reason}", markup=False)
+    sys.exit(0 if result.ok else 1)

@@ -213,6 +213,15 @@ class Outbox:
 
     # -- for people ---------------------------------------------------------------------------
 
+    def pending_summary(self) -> tuple[int, float | None]:
+        """How many alerts are pending, and when the oldest of them was created."""
+        row = self.db.one("SELECT count(*), min(created_at) FROM alerts WHERE state = 'pending'")
+        return (int(row[0]), row[1]) if row else (0, None)
+
+    def last_sent_at(self) -> float | None:
+        row = self.db.one("SELECT max(sent_at) FROM alerts WHERE sent_at IS NOT NULL")
+        return row[0] if row else None
+
     def counts(self) -> dict[str, int]:
         rows = self.db.rows("SELECT state, count(*) FROM alerts GROUP BY state")
         return {state: n for state, n in rows}
