@@ -200,7 +200,9 @@ class DatabaseCollector(Collector):
             by_state.add_metric([state.value], counts.get(state.value, 0))
         yield by_state
         yield GaugeMetricFamily(
-            "monitor_outbox_pending", "Alerts waiting to be sent", value=pending
+            "monitor_outbox_pending",
+            "Alerts waiting to be sent (pending, or being sent now)",
+            value=pending,
         )
         yield GaugeMetricFamily(
             "monitor_outbox_oldest_pending_age_seconds",

@@ -30,6 +30,7 @@ def collect(settings: Settings) -> dict[str, Any]:
         "alerts": {},
         "failed": [],
         "rules_error": None,
+        "feeds_error": None,
         "heartbeat_age": None,
         "mutes": [],
         "problems": [],
@@ -56,6 +57,8 @@ def collect(settings: Settings) -> dict[str, Any]:
                     "errors": s.error_count,
                     "last_error": s.last_error,
                     "polls": s.polls,
+                    "interval": s.poll_interval,
+                    "interval_why": s.interval_why,
                 }
                 for s in store.feeds.states()
             ],
@@ -91,6 +94,7 @@ def collect(settings: Settings) -> dict[str, Any]:
                 for s in store.stories.recent(now - STORIES_SHOWN_FOR)
             ],
             "rules_error": store.meta.get("rules_error"),
+            "feeds_error": store.meta.get("feeds_error"),
             "heartbeat_age": now - float(beat) if beat else None,
             "next_retry_in": max(0.0, retry - now) if retry is not None else None,
         }
@@ -159,6 +163,9 @@ def show(data: dict[str, Any]) -> None:
                 f" {problem['key']} since {_fmt(problem['since_ago'])}: {problem['detail']}",
             )
         )
+    if data.get("feeds_error"):
+        out.print(styled(("feeds file edit rejected", "bold red"), " (the last good feeds stay):"))
+        out.print(data["feeds_error"], markup=False)
     if data["rules_error"]:
         out.print(styled(("rule edit rejected", "bold red"), " (the last good rules stay active):"))
         out.print(data["rules_error"], markup=False)

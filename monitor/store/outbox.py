@@ -214,8 +214,11 @@ class Outbox:
     # -- for people ---------------------------------------------------------------------------
 
     def pending_summary(self) -> tuple[int, float | None]:
-        """How many alerts are pending, and when the oldest of them was created."""
-        row = self.db.one("SELECT count(*), min(created_at) FROM alerts WHERE state = 'pending'")
+        """How many alerts wait to be sent (pending, or being sent right now: an attempt
+        through an outage can take seconds), and when the oldest of them was created."""
+        row = self.db.one(
+            "SELECT count(*), min(created_at) FROM alerts WHERE state IN ('pending', 'sending')"
+        )
         return (int(row[0]), row[1]) if row else (0, None)
 
     def last_sent_at(self) -> float | None:
@@ -227,9 +230,10 @@ class Outbox:
         return {state: n for state, n in rows}
 
     def problems(self, limit: int = 20) -> list[Alert]:
-        """Failed alerts, and pending ones that have failed an attempt, newest first."""
+        """Failed alerts, and those waiting that have failed an attempt (pending, or being
+        tried again right now: through an outage that is most of the time), newest first."""
         return self._alerts(
-            "state = 'failed' OR (state = 'pending' AND last_error IS NOT NULL) "
+            "state = 'failed' OR (state IN ('pending', 'sending') AND last_error IS NOT NULL) "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
