@@ -7,6 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MONITOR_CONFIG=/app/config/monitor.yaml \
     MONITOR_DATABASE=/data/monitor.db \
+    MONITOR_FEEDS_FILE=/data/feeds.yaml \
+    MONITOR_METRICS__LISTEN=0.0.0.0:9464 \
     MONITOR_RULES=/app/rules
 
 WORKDIR /app
@@ -22,6 +24,7 @@ COPY --chown=monitor examples ./examples
 
 USER 10001
 VOLUME ["/data"]
+EXPOSE 9464
 HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["monitor", "health", "--max-age", "300"]
+    CMD ["monitor", "health"]
 CMD ["monitor", "run"]

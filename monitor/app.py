@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import structlog
 
-from .config import FeedConfig, Secrets, Settings
+from . import schedule
+from .config import FeedConfig, Secrets, Settings, load_feeds_file
 from .deliver.outbox import Delivery, DeliveryReport
 from .deliver.sender import Sender
 from .errors import ConfigError, RuleError
@@ -24,6 +26,7 @@ from .rules import Engine, RuleSet, load_rules, signature
 from .store import Store
 
 log = structlog.get_logger("monitor")
+Reload = Literal["unchanged", "reloaded", "rejected"]
 
 
 def make_sender(settings: Settings, secrets: Secrets, stream: IO[str] | None = None) -> Sender:
@@ -83,6 +86,7 @@ class Monitor:
     clock: Callable[[], float] = time.time
     fetcher: Fetcher = field(init=False)
     pipeline: Pipeline = field(init=False)
+    feeds_signature: tuple[int, ...] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         f = self.settings.fetch
@@ -102,8 +106,19 @@ class Monitor:
             self.clock,
             on_stored=self.ops.after_poll,
         )
-        feeds = [(feed.name, feed.url) for feed in self.settings.feeds if feed.enabled]
-        self.store.feeds.sync(feeds, self.clock())
+        self.feeds_signature = _signature(self.settings.feeds_file)
+        self.sync_feeds()
+
+    def sync_feeds(self) -> None:
+        """The feeds table follows the settings; new feeds' first polls are spread
+        over the next minute (or interval), so a big import does not hit at once."""
+        now = self.clock()
+        feeds = [f for f in self.settings.feeds if f.enabled]
+        first = {
+            f.name: schedule.first_poll(now, self.settings.policy(f), random.random())
+            for f in feeds
+        }
+        self.store.feeds.sync([(f.name, f.url) for f in feeds], now, first)
 
     @classmethod
     def open(
@@ -156,11 +171,32 @@ class Monitor:
             sleep=sleep,
         )
 
-    def reload_rules_if_changed(self) -> bool:
+    def reload_feeds_if_changed(self) -> Reload:
+        """The feeds file changed (`monitor feeds add`, `remove`, `import`, or by hand):
+        take it live. A bad edit never takes effect: the last good feeds stay."""
+        current = _signature(self.settings.feeds_file)
+        if current == self.feeds_signature:
+            return "unchanged"
+        self.feeds_signature = current
+        assert self.settings.feeds_file is not None
+        try:
+            fresh = load_feeds_file(self.settings.feeds_file, self.settings)
+        except ConfigError as exc:
+            self.store.meta.set("feeds_error", str(exc))
+            log.error("feeds.invalid", error=str(exc), msg="the last good feeds stay active")
+            return "rejected"
+        self.store.meta.set("feeds_error", None)
+        self.settings = self.settings.with_managed(fresh)
+        self.pipeline.settings = self.ops.settings = self.settings
+        self.sync_feeds()
+        log.info("feeds.reloaded", feeds=len(self.feeds()))
+        return "reloaded"
+
+    def reload_rules_if_changed(self) -> Reload:
         """Live reload: a bad edit never takes effect; the last good rules stay."""
         current = signature(self.settings.rules)
         if current == self.ruleset.signature:
-            return False
+            return "unchanged"
         try:
             fresh = load_rules(self.settings.rules)
         except RuleError as exc:
@@ -174,19 +210,33 @@ class Monitor:
                 problems=len(exc.problems),
                 msg="rule edit rejected; the last good rules stay active",
             )
-            return False
+            return "rejected"
         self.ruleset = fresh
         self.store.meta.set("rules_error", None)
         self.ops.rules(None)
         log.info("rules.reloaded", rules=len(fresh.rules))
-        return True
+        return "reloaded"
+
+
+def _signature(path: Path | None) -> tuple[int, ...] | None:
+    """Changes with every edit: a new inode (an atomic rewrite), a new time or size."""
+    try:
+        stat = path.stat() if path else None
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size) if stat else None
 
 
 def deliver(
-    monitor: Monitor, delivery: Delivery, *, once: bool, stop: Callable[[], bool] = lambda: False
+    monitor: Monitor,
+    delivery: Delivery,
+    *,
+    once: bool,
+    stop: Callable[[], bool] = lambda: False,
+    report: DeliveryReport | None = None,
 ) -> DeliveryReport:
     """One delivery run, and what it tells the ops checks about Slack."""
-    report = delivery.run(once=once, stop=stop)
+    report = delivery.run(once=once, stop=stop, report=report)
     Ops(delivery.store, monitor.settings, monitor.clock).slack(
         {e.code for e in report.permanent if isinstance(e.code, str)}, report.sent
     )

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -30,10 +31,22 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .durations import parse_duration
 from .errors import ConfigError
 from .models import SEVERITIES
+from .schedule import Policy
 from .yamlfile import YamlDoc, YamlSyntaxError, load_yaml_file
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
+FEED_SCHEMES = ("http", "https", "file")
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _interval(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return parse_duration(value)
+
+
+# a duration, or "auto": adapt to how often the feed publishes (schedule.py)
+Interval = Annotated[timedelta | Literal["auto"], BeforeValidator(_interval)]
 
 
 class _Strict(BaseModel):
@@ -43,18 +56,86 @@ class _Strict(BaseModel):
 class FeedConfig(_Strict):
     name: str = Field(min_length=1, description="Shown in alerts and logs; unique.")
     url: str = Field(min_length=1, description="http(s) URL or a local file path.")
-    interval: Duration | None = Field(
-        None, description="Poll interval; default: defaults.interval."
+    interval: Interval | None = Field(
+        None,
+        description="Poll interval or `auto`; set here it is explicit: it may poll sooner "
+        "than the publisher asks. Default: defaults.interval.",
     )
     max_age: Duration | None = Field(None, description="Older entries never alert.")
     channel: str | None = Field(None, description="Slack channel for this feed's alerts.")
     enabled: bool = True
+    title: str | None = Field(None, description="Title as imported, when the name had to differ.")
+    tags: list[str] = Field(default_factory=list, description="Folders (OPML), `a/b` when nested.")
+    site: str | None = Field(None, description="The publisher's web page (OPML htmlUrl).")
+    description: str | None = Field(None, description="A note (OPML description).")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        """``htp://…`` is a typo to report now, not a file the first poll cannot read."""
+        found = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", value)
+        if found and found.group(1).lower() not in FEED_SCHEMES:
+            scheme = found.group(1)
+            close = difflib.get_close_matches(scheme.lower(), FEED_SCHEMES, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]}://?" if close else ""
+            raise ValueError(
+                f"unknown URL scheme {scheme!r}: a feed is http(s)://…, file://… "
+                f"or a local path{hint}"
+            )
+        return value
 
 
 class Defaults(_Strict):
-    interval: Duration = Field(timedelta(minutes=5), description="Per-feed poll interval.")
+    interval: Interval = Field(
+        timedelta(minutes=5), description="Per-feed poll interval, or `auto`."
+    )
     max_age: Duration = Field(
         timedelta(hours=72), description="Entries older than this never alert."
+    )
+    min_interval: Duration = Field(
+        timedelta(minutes=5), description="`auto`: the shortest interval it may choose."
+    )
+    max_interval: Duration = Field(
+        timedelta(hours=24),
+        description="`auto`: the longest interval; also the most a publisher's ttl or "
+        "max-age may stretch an interval.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Defaults:
+        if self.min_interval > self.max_interval:
+            raise ValueError("defaults.min_interval is longer than defaults.max_interval")
+        return self
+
+
+class MetricsConfig(_Strict):
+    enabled: bool = Field(True, description="Serve /metrics and /healthz while the daemon runs.")
+    listen: str = Field(
+        "127.0.0.1:9464", description="host:port for /metrics and /healthz (port 0: any free)."
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        port = value.rpartition(":")[2]
+        if not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{value!r} is not host:port, e.g. 127.0.0.1:9464 or [::1]:9464")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+
+class HealthConfig(_Strict):
+    max_tick_age: Duration = Field(
+        timedelta(minutes=5), description="Unhealthy when the scheduler has not ticked for this."
+    )
+    stuck_after: Duration = Field(
+        timedelta(minutes=30),
+        description="Unhealthy when alerts have been pending this long and nothing was sent "
+        "for this long.",
     )
 
 
@@ -146,7 +227,15 @@ class Settings(BaseSettings):
     fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     stories: StoriesConfig = StoriesConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    health: HealthConfig = HealthConfig()
+    feeds_file: Path | None = Field(
+        None,
+        description="Feeds managed by `monitor feeds`; default: feeds.yaml beside the config.",
+    )
     feeds: list[FeedConfig] = Field(default_factory=list)
+    # names of the feeds that came from feeds_file (the rest are the config's own)
+    _managed: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     @classmethod
     def settings_customise_sources(
@@ -169,8 +258,27 @@ class Settings(BaseSettings):
             seen.add(feed.name)
         return self
 
-    def interval(self, feed: FeedConfig) -> timedelta:
-        return feed.interval or self.defaults.interval
+    @property
+    def managed(self) -> frozenset[str]:
+        """Names of the feeds from ``feeds_file`` (``monitor feeds`` may change those)."""
+        return self._managed
+
+    def with_managed(self, feeds: list[FeedConfig]) -> Settings:
+        """These settings with the feeds file's feeds replaced by ``feeds``."""
+        own = [f for f in self.feeds if f.name not in self._managed]
+        copy = self.model_copy(update={"feeds": own + list(feeds)})
+        copy._managed = frozenset(f.name for f in feeds)
+        return copy
+
+    def policy(self, feed: FeedConfig) -> Policy:
+        """The user's side of the schedule for one feed (``schedule.py``)."""
+        chosen = feed.interval or self.defaults.interval
+        return Policy(
+            interval=None if chosen == "auto" else _seconds(chosen),
+            explicit=feed.interval is not None and feed.interval != "auto",
+            min_interval=self.defaults.min_interval.total_seconds(),
+            max_interval=self.defaults.max_interval.total_seconds(),
+        )
 
     def max_age(self, feed: FeedConfig) -> timedelta:
         return feed.max_age or self.defaults.max_age
@@ -197,6 +305,11 @@ class Secrets(BaseModel):
         )
 
 
+def _seconds(value: timedelta | str) -> float:
+    assert isinstance(value, timedelta)
+    return value.total_seconds()
+
+
 def config_path(explicit: str | Path | None) -> Path:
     if explicit:
         return Path(explicit)
@@ -219,6 +332,52 @@ def load_settings(path: str | Path | None = None) -> Settings:
     data: Any = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of settings", file=str(file))
+    _no_duplicate_keys(doc, file)
+    _unique_names([(doc, file)])
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise _config_error(exc, doc, file) from exc
+    feeds_file = settings.feeds_file or file.parent / "feeds.yaml"
+    settings = settings.model_copy(update={"feeds_file": feeds_file})
+    return settings.with_managed(load_feeds_file(feeds_file, settings, (doc, file)))
+
+
+class FeedsFile(_Strict):
+    """The feeds file: feeds added by `monitor feeds add` or `import`, never by hand
+    in config/monitor.yaml, so that file and its comments are never rewritten."""
+
+    feeds: list[FeedConfig] = Field(default_factory=list)
+
+
+def load_feeds_file(
+    path: Path, settings: Settings, config: tuple[YamlDoc, Path] | None = None
+) -> list[FeedConfig]:
+    """The feeds file's feeds, validated like the config's: every problem names the
+    file and line. A name the config already uses is an error at the file's line."""
+    if not path.is_file():
+        return []
+    try:
+        doc = load_yaml_file(path)
+    except YamlSyntaxError as exc:
+        raise ConfigError(exc.message, file=f"{exc.file}:{exc.line}:{exc.col}") from exc
+    data: Any = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping with `feeds:`", file=str(path))
+    _no_duplicate_keys(doc, path)
+    if config is not None:  # at load: the config's own feeds, with their lines
+        _unique_names([config, (doc, path)])
+    else:  # a live reload: the config's feeds as loaded
+        _unique_names(
+            [(doc, path)], [f.name for f in settings.feeds if f.name not in settings.managed]
+        )
+    try:
+        return FeedsFile(**data).feeds
+    except ValidationError as exc:
+        raise _config_error(exc, doc, path) from exc
+
+
+def _no_duplicate_keys(doc: YamlDoc, file: Path) -> None:
     if doc.duplicate_keys:
         sub, line, col = doc.duplicate_keys[0]
         raise ConfigError(
@@ -227,10 +386,32 @@ def load_settings(path: str | Path | None = None) -> Settings:
             key=_dotted(sub),
             hint="remove one of the two",
         )
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise _config_error(exc, doc, file) from exc
+
+
+def _unique_names(
+    docs: list[tuple[YamlDoc, Path] | None], taken: list[str] | tuple[str, ...] = ()
+) -> None:
+    """Two feeds with one name: the error points at the second one's line."""
+    seen = {name: "the configuration" for name in taken}
+    for pair in docs:
+        if pair is None:
+            continue
+        doc, file = pair
+        feeds = doc.data.get("feeds") if isinstance(doc.data, dict) else None
+        for i, feed in enumerate(feeds if isinstance(feeds, list) else []):
+            name = feed.get("name") if isinstance(feed, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in seen:
+                line, col = doc.locate(("feeds", i, "name"))
+                raise ConfigError(
+                    f"a second feed named {name!r} (the first is in {seen[name]})",
+                    file=f"{file}:{line}:{col}",
+                    key=f"feeds[{i}].name",
+                    hint="feed names must be unique; rename one",
+                )
+            line, _ = doc.locate(("feeds", i, "name"))
+            seen[name] = f"{file}:{line}"
 
 
 def _config_error(exc: ValidationError, doc: YamlDoc, file: Path) -> ConfigError:

@@ -6,6 +6,11 @@ due; housekeeping). Per-feed schedule state lives in the database
 back-off. Delivery: a thread of its own with its own database connection, woken
 when a cycle routed new alerts, so a long drain at Slack's pace never delays a
 poll. On SIGTERM both finish what they hold (a poll, a post) and stop.
+
+Metrics and health: with ``metrics.enabled``, a small HTTP server on its own thread
+serves ``/metrics`` (``metrics.py``) and ``/healthz`` (``health.py``); both threads
+above feed the metrics with the reports they already get. Rule and feed-file edits
+are taken at each tick.
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import health
 from .app import Monitor, deliver
+from .deliver.outbox import DeliveryReport
 from .errors import MonitorError
+from .metrics import Metrics
+from .serve import MetricsServer
 from .store import Store
 
 log = structlog.get_logger("daemon")
@@ -34,6 +43,10 @@ class Daemon:
         self.monitor = monitor
         self.stopping = threading.Event()
         self.wake = threading.Event()
+        self.metrics = Metrics(
+            monitor.settings.database, lambda: [f.name for f in self.monitor.feeds()]
+        )
+        self.server: MetricsServer | None = None
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -45,8 +58,10 @@ class Daemon:
             return
         m = self.monitor
         m.store.meta.set("heartbeat", str(time.time()))
-        m.reload_rules_if_changed()
+        self.metrics.observe_reload("feeds", m.reload_feeds_if_changed())
+        self.metrics.observe_reload("rules", m.reload_rules_if_changed())
         report = m.poll(due_only=True, stop=self.stopping.is_set)
+        self.metrics.observe_cycle(report, time.time())
         if report.outcomes:
             log.info(
                 "tick",
@@ -74,7 +89,12 @@ class Daemon:
             while not self.stopping.is_set():
                 timeout = DELIVERY_EVERY
                 try:
-                    report = deliver(self.monitor, delivery, once=False, stop=self.stopping.is_set)
+                    report = DeliveryReport()
+                    self.metrics.delivering(report)  # counted live: a drain can be long
+                    deliver(
+                        self.monitor, delivery, once=False, stop=self.stopping.is_set, report=report
+                    )
+                    self.metrics.delivered(report)
                     if report.next_wake is not None:
                         timeout = min(timeout, max(0.05, report.next_wake - time.time()))
                 except MonitorError as exc:  # the database failing: say so, keep trying
@@ -106,6 +126,7 @@ class Daemon:
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        self.serve_metrics()
         log.info(
             "daemon.start",
             feeds=len(self.monitor.feeds()),
@@ -122,7 +143,20 @@ class Daemon:
         self.wake.set()
         self.scheduler.shutdown(wait=True)
         sender.join()
+        if self.server is not None:
+            self.server.stop()
         log.info("daemon.stopped")
+
+    def serve_metrics(self) -> None:
+        config = self.monitor.settings.metrics
+        if not config.enabled:
+            return
+        settings = self.monitor.settings
+        self.server = MetricsServer(
+            config.address, self.metrics.registry, lambda: health.check(settings)
+        )
+        url = self.server.start()
+        log.info("metrics.listening", url=url, metrics=f"{url}/metrics", health=f"{url}/healthz")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping.set()

@@ -76,6 +76,7 @@ class RuleError(MonitorError):
 
 class FetchError(MonitorError):
     hint = "check the feed URL in a browser; the monitor keeps retrying with back-off"
+    elapsed: float = 0.0  # seconds spent before it failed (set by Fetcher.fetch)
 
     def __init__(self, message: str, *, retry_after: float | None = None, hint: str = "") -> None:
         super().__init__(message, hint=hint)

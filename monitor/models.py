@@ -59,6 +59,11 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     content_hash: str | None = None
+    # seconds the answer may be cached (Cache-Control max-age, else Expires - Date):
+    # the publisher asks not to be polled again before then; None when it says nothing
+    fresh_for: float | None = None
+    elapsed: float = 0.0  # seconds the fetch took, headers to last byte
+    size: int = 0  # bytes received (also when the body turned out unchanged)
 
     @property
     def validators(self) -> Validators:
@@ -93,6 +98,10 @@ class Entry:
 class ParsedFeed:
     entries: tuple[Entry, ...]
     warning: str = ""  # the parser's complaint about a malformed but readable document
+    title: str = ""  # the feed's own title (a name for `monitor feeds add`)
+    # seconds between polls the document asks for (RSS <ttl>, sy:updatePeriod and
+    # sy:updateFrequency; the longer when both are given); None when it says nothing
+    publisher_interval: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

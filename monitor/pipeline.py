@@ -9,11 +9,13 @@ recorded on that feed with a growing back-off and never stops the other feeds.
 A cycle's new alerts wait in the outbox (state ``new``) until every feed of the
 cycle is in; then they are grouped into stories and routed as one batch, so the
 result never depends on which feed answered first. Alerts a crash left ``new``
-are picked up by the next cycle.
+are picked up by the next cycle. When a feed is polled next is ``schedule.py``'s
+answer, given the user's interval and what the publisher asked.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,15 +25,24 @@ from datetime import UTC, datetime
 
 import structlog
 
+from . import schedule
 from .alerts import Alert, Grouping
 from .config import FeedConfig, Settings
-from .errors import MonitorError
+from .errors import (
+    FetchTimeout,
+    HTTPStatusError,
+    MonitorError,
+    ParseError,
+    StoreError,
+    TooLarge,
+    TransportError,
+)
 from .feeds.fetch import Fetcher
 from .feeds.parse import parse_feed
 from .models import Candidate, Entry, FetchResult, Validators
 from .route import KnownStory, Placement, route
 from .rules import Engine
-from .store import FeedState, PollRecord, PollResult, Store
+from .store import FeedState, PollRecord, PollResult, Scheduled, Store
 from .store.regroup import CHANGED as REGROUPED
 from .stories import Grouper, Report, load_aliases
 
@@ -46,12 +57,17 @@ class FeedOutcome:
     new_entries: int = 0
     alerts: int = 0
     error: str = ""
+    error_kind: str = ""  # timeout | http_4xx | http_5xx | too_large | transport | parse | …
+    seconds: float = 0.0  # the fetch's duration (0 when it never ran)
+    size: int = 0  # bytes received
 
 
 @dataclass
 class CycleReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
     routed: Counter[str] = field(default_factory=Counter)  # new alerts by state
+    created: Counter[tuple[str, str]] = field(default_factory=Counter)  # (severity, rule)
+    joins: int = 0  # alerts that joined a story already told
 
     @property
     def alerts(self) -> int:
@@ -73,6 +89,7 @@ class Pipeline:
     engine: Callable[[], Engine]  # the current rules, which may be reloaded between polls
     clock: Callable[[], float] = time.time
     on_stored: Callable[[str, PollResult], None] | None = None  # ops checks (GUID churn)
+    jitter: Callable[[], float] = random.random  # spreads polls due together (schedule.py)
     _grouper: Grouper | None = None
     _regrouped: str | None = None  # the database's mark of the last manual regrouping
 
@@ -112,7 +129,7 @@ class Pipeline:
                 report.outcomes.append(outcome)
                 if progress:
                     progress(outcome)
-        report.routed = self.group_and_route()
+        report.routed = self.group_and_route(report)
         return report
 
     # -- per feed ---------------------------------------------------------------------
@@ -121,20 +138,42 @@ class Pipeline:
         self, feed: FeedConfig, state: FeedState | None, future: Future[FetchResult]
     ) -> FeedOutcome:
         now = self.clock()
-        interval = self.settings.interval(feed).total_seconds()
+        policy = self.settings.policy(feed)
         try:
             result = future.result()
             if result.body is None:
-                self.store.feeds.record_unchanged(feed.name, now, now + interval, result.validators)
+                known = state.publisher_interval if state else None
+                plan = self._plan(feed.name, policy, result, known, now)
+                self.store.feeds.record_unchanged(feed.name, now, plan, result.validators)
                 log.debug("feed.unchanged", feed=feed.name, how=result.status)
-                return FeedOutcome(feed.name, result.status)
-            return self._store(feed, state, result, now, interval)
+                return FeedOutcome(
+                    feed.name, result.status, seconds=result.elapsed, size=result.size
+                )
+            return self._store(feed, state, result, now, policy)
         except MonitorError as exc:
-            return self._failed(feed, state, now, interval, exc)
+            return self._failed(feed, state, now, policy.base, exc)
         except Exception as exc:  # a bug must not stop the other feeds; record it loudly
             log.exception("feed.bug", feed=feed.name)
             error = MonitorError(f"internal error: {exc.__class__.__name__}: {exc}")
-            return self._failed(feed, state, now, interval, error)
+            return self._failed(feed, state, now, policy.base, error)
+
+    def _plan(
+        self,
+        feed: str,
+        policy: schedule.Policy,
+        result: FetchResult,
+        publisher_interval: float | None,
+        now: float,
+        arriving: int = 0,
+    ) -> Scheduled:
+        """The next poll; ``arriving``: entries of this poll, not stored yet, that were
+        published in the last week (they count for ``auto``)."""
+        weekly = 0
+        if policy.interval is None:
+            weekly = self.store.entries.published_since(feed, now - schedule.WEEK) + arriving
+        hints = schedule.Hints(publisher_interval, result.fresh_for)
+        plan = schedule.plan(now, policy, hints, weekly=weekly, jitter=self.jitter())
+        return Scheduled(plan.at, plan.interval, plan.why, publisher_interval)
 
     def _store(
         self,
@@ -142,7 +181,7 @@ class Pipeline:
         state: FeedState | None,
         result: FetchResult,
         now: float,
-        interval: float,
+        policy: schedule.Policy,
     ) -> FeedOutcome:
         assert result.body is not None
         parsed = parse_feed(
@@ -156,6 +195,9 @@ class Pipeline:
         new = list({e.key: e for e in parsed.entries if e.key not in known}.values())
         first_poll = state is None or not state.first_polled
         candidates = self._match(feed, new, now, first_poll)
+        week_ago = now - schedule.WEEK
+        arriving = sum(1 for e in new if _at(e, now) >= week_ago)
+        plan = self._plan(feed.name, policy, result, parsed.publisher_interval, now, arriving)
         # built (from the database) before this poll's entries are written, so that
         # they are counted once, below, and not also by the warm-up
         grouper = self.grouper() if new and self.settings.stories.enabled else None
@@ -163,11 +205,12 @@ class Pipeline:
             PollRecord(
                 feed=feed.name,
                 now=now,
-                next_poll=now + interval,
+                next_poll=plan.next_poll,
                 validators=result.validators,
                 entries=new,
                 candidates=candidates,
                 channel=self.settings.slack.channel,
+                plan=plan,
             )
         )
         if grouper is not None and stored.fresh:
@@ -184,8 +227,17 @@ class Pipeline:
             new=len(stored.fresh),
             alerts=len(stored.alerts),
             first_poll=first_poll,
+            next_poll_in=round(plan.next_poll - now, 1),
+            interval=plan.why,
         )
-        return FeedOutcome(feed.name, "ok", len(stored.fresh), len(stored.alerts))
+        return FeedOutcome(
+            feed.name,
+            "ok",
+            len(stored.fresh),
+            len(stored.alerts),
+            seconds=result.elapsed,
+            size=result.size,
+        )
 
     def _match(
         self, feed: FeedConfig, entries: Sequence[Entry], now: float, first_poll: bool
@@ -227,17 +279,27 @@ class Pipeline:
         log.warning(
             "feed.failed", feed=feed.name, error=str(exc), errors=errors, retry_in=round(delay)
         )
-        return FeedOutcome(feed.name, "error", error=str(exc))
+        return FeedOutcome(
+            feed.name,
+            "error",
+            error=str(exc),
+            error_kind=error_kind(exc),
+            seconds=getattr(exc, "elapsed", 0.0),
+        )
 
     # -- per cycle ----------------------------------------------------------------------
 
-    def group_and_route(self) -> Counter[str]:
-        """Group and route every alert still ``new``: this cycle's, and any a crash left."""
+    def group_and_route(self, report: CycleReport | None = None) -> Counter[str]:
+        """Group and route every alert still ``new``: this cycle's, and any a crash left.
+        ``report`` learns what was created and how many joined a story."""
         alerts = self.store.outbox.ungrouped()
         if not alerts:
             return Counter()
         now = self.clock()
         placements = self._place(alerts, now)
+        if report is not None:
+            report.created = Counter((a.severity.label, a.rule_id) for a in alerts)
+            report.joins = sum(1 for p in placements if p.joined)
         keys = {p.story for p in placements if p.joined and p.story}
         known = {}
         for key, story in self.store.stories.by_keys(keys).items():
@@ -294,6 +356,20 @@ class Pipeline:
     def expire(self, now: float) -> None:
         if self._grouper is not None:
             self._grouper.expire(now)
+
+
+def error_kind(exc: MonitorError) -> str:
+    """A short, bounded name for what failed (a metric's label)."""
+    if isinstance(exc, HTTPStatusError):
+        return f"http_{exc.status // 100}xx"
+    kinds: list[tuple[type[MonitorError], str]] = [
+        (FetchTimeout, "timeout"),
+        (TooLarge, "too_large"),
+        (TransportError, "transport"),
+        (ParseError, "parse"),
+        (StoreError, "database"),
+    ]
+    return next((name for cls, name in kinds if isinstance(exc, cls)), "internal")
 
 
 def _at(entry: Entry, default: float) -> float:

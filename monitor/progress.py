@@ -1,23 +1,31 @@
-"""Progress on the terminal for long work; silent when stderr is not a terminal."""
+"""Progress on the terminal for long work; silent when stderr is not a terminal.
+
+The bar is drawn on the shared stderr console (``terminal.py``), the one log lines
+go through, so a log line appears above the bar, never inside it.
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from . import terminal
+
 
 class PollProgress:
-    def __init__(self, total: int, label: str = "polling feeds") -> None:
-        self.enabled = sys.stderr.isatty() and total > 1
+    def __init__(
+        self, total: int, label: str = "polling feeds", console: Console | None = None
+    ) -> None:
+        console = console or terminal.err
+        self.enabled = console.is_terminal and total > 1
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(stderr=True),
+            console=console,
             transient=True,
         )
         self.task = self.progress.add_task(label, total=total)

@@ -4,11 +4,12 @@ and feed documents built from a few fields."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -111,6 +112,24 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def run_daemon(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    from tests.running import Daemon
+
+    started: list[Daemon] = []
+
+    def start(config: Path, env: dict[str, str]) -> Daemon:
+        daemon = Daemon(config, env, tmp_path / f"daemon-{len(started)}.log").start()
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+
+
+@pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     with FeedServer() as server:
         yield server
@@ -130,6 +149,7 @@ def write_config(tmp_path: Path, feeds: Sequence[tuple[str, str]], **extra: obje
         "tick": "1s",
         "defaults": {"interval": "2s", "max_age": "72h"},
         "fetch": {"timeout": "5s", "connect_timeout": "2s"},
+        "metrics": {"listen": "127.0.0.1:0"},  # tests run side by side: any free port
         "feeds": [{"name": n, "url": u} for n, u in feeds],
     }
     for key, value in extra.items():

@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,75 +16,9 @@ import yaml
 from tests.conftest import NIO_A, NIO_B, REPO, UNION, Item, rss, slack_env, write_config
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_server import FakeSlack
+from tests.running import Daemon, wait
 
 pytestmark = pytest.mark.timeout(180)
-
-
-class Daemon:
-    def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
-        self.config, self.env, self.log = config, env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Daemon:
-        full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))}
-        full.update(self.env)
-        with self.log.open("ab") as out:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "monitor",
-                    "--log-format",
-                    "json",
-                    "--log-level",
-                    "DEBUG",
-                    "run",
-                    "--config",
-                    str(self.config),
-                ],
-                cwd=REPO,
-                env=full,
-                stdout=out,
-                stderr=out,
-            )
-        return self
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
-
-    def events(self) -> list[dict[str, object]]:
-        out = []
-        for line in self.log.read_text().splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
-
-@pytest.fixture
-def run_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
-    started: list[Daemon] = []
-
-    def start(config: Path, env: dict[str, str]) -> Daemon:
-        daemon = Daemon(config, env, tmp_path / f"daemon-{len(started)}.log").start()
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait()
-
-
-def wait(predicate: Callable[[], bool], timeout: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
 def polled(daemon: Daemon) -> int:

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.text import Text
 
+from .. import terminal
 from ..durations import parse_duration
 from ..errors import ConfigError, MonitorError, RuleError, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+# one console per stream, shared with the log lines and progress bars (terminal.py)
+out, err = terminal.out, terminal.err
 
 config_option = click.option(
     "--config",

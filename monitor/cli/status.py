@@ -30,6 +30,7 @@ def collect(settings: Settings) -> dict[str, Any]:
         "alerts": {},
         "failed": [],
         "rules_error": None,
+        "feeds_error": None,
         "heartbeat_age": None,
         "mutes": [],
         "problems": [],
@@ -56,6 +57,8 @@ def collect(settings: Settings) -> dict[str, Any]:
                     "errors": s.error_count,
                     "last_error": s.last_error,
                     "polls": s.polls,
+                    "interval": s.poll_interval,
+                    "interval_why": s.interval_why,
                 }
                 for s in store.feeds.states()
             ],
@@ -91,6 +94,7 @@ def collect(settings: Settings) -> dict[str, Any]:
                 for s in store.stories.recent(now - STORIES_SHOWN_FOR)
             ],
             "rules_error": store.meta.get("rules_error"),
+            "feeds_error": store.meta.get("feeds_error"),
             "heartbeat_age": now - float(beat) if beat else None,
             "next_retry_in": max(0.0, retry - now) if retry is not None else None,
         }
@@ -159,6 +163,9 @@ def show(data: dict[str, Any]) -> None:
                 f" {problem['key']} since {_fmt(problem['since_ago'])}: {problem['detail']}",
             )
         )
+    if data.get("feeds_error"):
+        out.print(styled(("feeds file edit rejected", "bold red"), " (the last good feeds stay):"))
+        out.print(data["feeds_error"], markup=False)
     if data["rules_error"]:
         out.print(styled(("rule edit rejected", "bold red"), " (the last good rules stay active):"))
         out.print(data["rules_error"], markup=False)
@@ -179,22 +186,26 @@ def status(config_file: str | None, as_json: bool) -> None:
 
 @click.command()
 @config_option
-@click.option("--max-age", default=300, show_default=True, help="Seconds since the last tick.")
+@click.option(
+    "--max-age",
+    type=float,
+    default=None,
+    help="Seconds since the last tick [default: health.max_tick_age].",
+)
+@click.option("--json", "as_json", is_flag=True, help="The /healthz body on stdout.")
 @fail_clearly
-def health(config_file: str | None, max_age: int) -> None:
-    """Exit 0 when the daemon ticked recently (for Docker HEALTHCHECK)."""
-    from ..store import Store
+def health(config_file: str | None, max_age: float | None, as_json: bool) -> None:
+    """Exit 0 when the daemon is healthy: ticking, database writable, outbox not stuck
+    (the same check as /healthz; for Docker's HEALTHCHECK)."""
+    from ..health import check
 
-    settings = load_settings(config_file)
-    if not Path(settings.database).exists():
-        err.print("unhealthy: no database yet", markup=False)
-        sys.exit(1)
-    with Store(settings.database) as store:
-        beat = store.meta.get("heartbeat")
-    age = time.time() - float(beat) if beat else None
-    if age is None or age > max_age:
-        err.print(
-            f"unhealthy: last tick {'never' if age is None else f'{age:.0f}s ago'}", markup=False
-        )
-        sys.exit(1)
-    click.echo(f"healthy: last tick {age:.0f}s ago")
+    result = check(load_settings(config_file), max_tick_age=max_age)
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    elif result.ok:
+        age = result.facts.get("last_tick_age")
+        click.echo(f"healthy: last tick {age:.0f}s ago" if age is not None else "healthy")
+    else:
+        for reason in result.reasons:
+            err.print(f"unhealthy: {reason}", markup=False)
+    sys.exit(0 if result.ok else 1)

@@ -64,12 +64,17 @@ class Delivery:
         )
 
     def run(
-        self, *, once: bool = False, stop: Callable[[], bool] = lambda: False
+        self,
+        *,
+        once: bool = False,
+        stop: Callable[[], bool] = lambda: False,
+        report: DeliveryReport | None = None,
     ) -> DeliveryReport:
         """Deliver what is due. ``once``: every pending alert now, whatever its back-off,
         waiting out Retry-After within ``max_wait_429``; a lane that meets an outage
-        stops, and the report says when the daemon would try it again."""
-        report = DeliveryReport()
+        stops, and the report says when the daemon would try it again. ``report``: one
+        to fill as it goes (the daemon's metrics read it while a long drain runs)."""
+        report = DeliveryReport() if report is None else report
         settle_in_doubt(self.store, self.sender, self.gates, self.channel_ids)
         lanes = self._lanes(once)
         inflight: dict[str, tuple[Work, Future[Posted]]] = {}

@@ -35,6 +35,7 @@ class DeliveryReport:
     failed: int = 0
     rate_limited: int = 0  # 429s: the channel's gate closed for Retry-After
     waited: float = 0.0  # seconds spent waiting out Retry-After in this run
+    retry_after: float = 0.0  # the Retry-After seconds of this run's 429s, added up
     errors: list[str] = field(default_factory=list)
     permanent: list[DeliveryError] = field(default_factory=list)
     next_wake: float | None = None  # when a lane opens again (daemon: sleep until then)
@@ -237,6 +238,7 @@ class Poster:
             wait_for = exc.retry_after if exc.retry_after is not None else 1.0
             self.gates.rate_limited(key, now, wait_for)
             report.rate_limited += 1
+            report.retry_after += wait_for
             log.info("slack.rate_limited", channel=key, wait=wait_for, alerts=ids)
             next_at, counted = 0.0, False
         else:

@@ -8,7 +8,9 @@ unchanged body skips parsing. httpx errors become ``FetchError``s here.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from .. import __version__
-from ..errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
+from ..errors import FetchError, FetchTimeout, HTTPStatusError, TooLarge, TransportError
 from ..models import FetchResult, Validators
 
 USER_AGENT = (
@@ -60,9 +62,16 @@ class Fetcher:
 
     def fetch(self, url: str, known: Validators | None = None) -> FetchResult:
         known = known or Validators()
-        if url.startswith(("http://", "https://")):
-            return self._fetch_http(url, known)
-        return self._fetch_file(url, known)
+        started = time.monotonic()
+        try:
+            if url.startswith(("http://", "https://")):
+                result = self._fetch_http(url, known)
+            else:
+                result = self._fetch_file(url, known)
+        except FetchError as exc:
+            exc.elapsed = time.monotonic() - started
+            raise
+        return dataclasses.replace(result, elapsed=time.monotonic() - started)
 
     def _fetch_http(self, url: str, known: Validators) -> FetchResult:
         headers = {}
@@ -73,6 +82,7 @@ class Fetcher:
         deadline = time.monotonic() + self.timeout
         try:
             with self.client.stream("GET", url, headers=headers) as resp:
+                fresh_for = _fresh_for(resp.headers)
                 if resp.status_code == 304:
                     return FetchResult(
                         url=url,
@@ -80,6 +90,7 @@ class Fetcher:
                         etag=known.etag,
                         last_modified=known.last_modified,
                         content_hash=known.content_hash,
+                        fresh_for=fresh_for,
                     )
                 if resp.status_code >= 400:
                     raise HTTPStatusError(
@@ -99,7 +110,7 @@ class Fetcher:
                         raise FetchTimeout(f"no complete answer within {self.timeout:g}s")
                     chunks.append(chunk)
                 body = b"".join(chunks)
-                return _result(
+                result = _result(
                     url,
                     body,
                     known,
@@ -107,6 +118,7 @@ class Fetcher:
                     resp.headers.get("etag"),
                     resp.headers.get("last-modified"),
                 )
+                return dataclasses.replace(result, fresh_for=fresh_for)
         except httpx.TimeoutException as exc:
             raise FetchTimeout(f"timed out ({exc.__class__.__name__})") from exc
         except httpx.TooManyRedirects as exc:
@@ -143,6 +155,7 @@ def _result(
             etag=etag,
             last_modified=modified,
             content_hash=digest,
+            size=len(body),
         )
     return FetchResult(
         url=url,
@@ -152,7 +165,32 @@ def _result(
         etag=etag,
         last_modified=modified,
         content_hash=digest,
+        size=len(body),
     )
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+def _fresh_for(headers: httpx.Headers) -> float | None:
+    """How long the publisher says its answer stays fresh: Cache-Control max-age,
+    else Expires minus Date (RFC 9111 4.2.1). no-cache / no-store: nothing asked."""
+    control = headers.get("cache-control", "")
+    if re.search(r"no-cache|no-store", control, re.IGNORECASE):
+        return None
+    found = _MAX_AGE.search(control)
+    if found:
+        return float(found.group(1))
+    expires = headers.get("expires")
+    if not expires:
+        return None
+    try:
+        until = parsedate_to_datetime(expires).timestamp()
+        date = headers.get("date")
+        base = parsedate_to_datetime(date).timestamp() if date else time.time()
+    except (TypeError, ValueError, IndexError):
+        return None  # "Expires: 0" and other junk mean "already stale"
+    return max(0.0, until - base)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -70,7 +70,31 @@ def parse_feed(
     if doc.get("bozo"):
         bozo = doc.get("bozo_exception")
         warning = f"{bozo.__class__.__name__}: {bozo}"[:300] if bozo else "malformed feed"
-    return ParsedFeed(entries=entries, warning=warning)
+    return ParsedFeed(
+        entries=entries,
+        warning=warning,
+        title=plain_text(_str(doc.feed.get("title")), TITLE_LIMIT),
+        publisher_interval=publisher_interval(doc.feed),
+    )
+
+
+_PERIODS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 604800.0}
+_PERIODS |= {"monthly": 30 * 86400.0, "yearly": 365 * 86400.0}
+
+
+def publisher_interval(feed: Any) -> float | None:
+    """Seconds between polls the document asks for: RSS ``<ttl>`` (minutes) and
+    ``sy:updatePeriod`` / ``sy:updateFrequency`` (times per period); the longer wins.
+    Junk values are ignored rather than failing the feed."""
+    asks = []
+    ttl = _str(feed.get("ttl")).strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        asks.append(int(ttl) * 60.0)
+    period = _PERIODS.get(_str(feed.get("sy_updateperiod")).strip().lower())
+    if period:
+        frequency = _str(feed.get("sy_updatefrequency")).strip() or "1"
+        asks.append(period / int(frequency) if frequency.isdigit() and int(frequency) else period)
+    return max(asks) if asks else None
 
 
 def _entries(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> Iterable[Entry]:

@@ -26,13 +26,13 @@ from ..models import Candidate, Entry, Severity, Validators
 from . import regroup
 from .db import Database
 from .entries import Entries, Inserted
-from .feeds import Feeds, FeedState
+from .feeds import Feeds, FeedState, Scheduled
 from .mutes import Mutes
 from .ops import Meta, OpsState
 from .outbox import Outbox
 from .stories import Stories
 
-__all__ = ["FeedState", "Inserted", "PollRecord", "PollResult", "Store"]
+__all__ = ["FeedState", "Inserted", "PollRecord", "PollResult", "Scheduled", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ class PollRecord:
     entries: Sequence[Entry]  # the entries the poll found new
     candidates: Sequence[Candidate] = ()  # those of them that may alert
     channel: str = ""  # where alerts go until routing decides
+    plan: Scheduled | None = None  # the next poll as scheduled, with its reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,14 @@ class Store:
             alerts = Outbox.insert_new(conn, keep, rec.channel, rec.now)
             arrivals = sum(1 for i in fresh if i.seen_url != "own")
             Feeds.record_ok(
-                conn, rec.feed, rec.now, rec.next_poll, rec.validators, len(fresh), arrivals
+                conn,
+                rec.feed,
+                rec.now,
+                rec.next_poll,
+                rec.validators,
+                len(fresh),
+                arrivals,
+                rec.plan,
             )
         return PollResult(fresh, alerts)
 

@@ -131,6 +131,15 @@ class Entries:
         )
         return [r[0] for r in rows]
 
+    def published_since(self, feed: str, since: float) -> int:
+        """How many of this feed's entries were published since ``since`` (an undated
+        entry counts from when it was first seen): the adaptive interval's input."""
+        row = self.db.one(
+            "SELECT count(*) FROM entries WHERE feed = ? AND coalesce(published, first_seen) >= ?",
+            (feed, since),
+        )
+        return int(row[0]) if row else 0
+
     def prune(self, before: float) -> int:
         """Forget old entries, but never one an alert still points at."""
         with self.db.transaction() as conn:

@@ -221,14 +221,27 @@ class Outbox:
 
     # -- for people ---------------------------------------------------------------------------
 
+    def pending_summary(self) -> tuple[int, float | None]:
+        """How many alerts wait to be sent (pending, or being sent right now: an attempt
+        through an outage can take seconds), and when the oldest of them was created."""
+        row = self.db.one(
+            "SELECT count(*), min(created_at) FROM alerts WHERE state IN ('pending', 'sending')"
+        )
+        return (int(row[0]), row[1]) if row else (0, None)
+
+    def last_sent_at(self) -> float | None:
+        row = self.db.one("SELECT max(sent_at) FROM alerts WHERE sent_at IS NOT NULL")
+        return row[0] if row else None
+
     def counts(self) -> dict[str, int]:
         rows = self.db.rows("SELECT state, count(*) FROM alerts GROUP BY state")
         return {state: n for state, n in rows}
 
     def problems(self, limit: int = 20) -> list[Alert]:
-        """Failed alerts, and pending ones that have failed an attempt, newest first."""
+        """Failed alerts, and those waiting that have failed an attempt (pending, or being
+        tried again right now: through an outage that is most of the time), newest first."""
         return self._alerts(
-            "state = 'failed' OR (state = 'pending' AND last_error IS NOT NULL) "
+            "state = 'failed' OR (state IN ('pending', 'sending') AND last_error IS NOT NULL) "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )

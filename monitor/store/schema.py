@@ -80,6 +80,14 @@ MIGRATIONS = [
     CREATE INDEX stories_last ON stories (last_at);
     ALTER TABLE alerts ADD COLUMN mentions TEXT NOT NULL DEFAULT '';
     """,
+    # 5: polite polling. What the publisher asked for last time it sent a document
+    # (a 304 carries no <ttl>), and the interval chosen with its reason, for status.
+    """
+    ALTER TABLE feeds ADD COLUMN publisher_interval REAL;
+    ALTER TABLE feeds ADD COLUMN poll_interval REAL;
+    ALTER TABLE feeds ADD COLUMN interval_why TEXT;
+    CREATE INDEX alerts_sent ON alerts (sent_at) WHERE sent_at IS NOT NULL;
+    """,
 ]
 
 
