@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from ..models import Entry, Match, TermHit
 from .evaluate import holds
-from .explain import summary, trace
+from .explain import Branch, RuleTrace, summary, trace
 from .scan import Hits, Scanner
 from .schema import DEFAULT_FIELDS
 from .terms import Atom
@@ -81,6 +81,36 @@ class Engine:
                 out.append(self._as_match(rule, hits, explain))
         out.sort(key=lambda m: (-m.severity, m.rule_id))
         return out
+
+    def explain(self, entry: Entry) -> list[RuleTrace]:
+        """Every enabled rule on ``entry``, most severe first: whether it matched and,
+        if not, which branch failed or which exception applied, with file:line."""
+        hits = self.scan(entry)
+        excepted = self._exception(entry, hits)
+        out = []
+        for rule in self.rules:
+            condition = trace(rule.condition, hits, rule.fields, self.atoms)
+            out.append(
+                RuleTrace(
+                    rule_id=rule.id,
+                    title=rule.title,
+                    severity=rule.severity,
+                    where=rule.where,
+                    matched=condition.ok and excepted is None,
+                    condition=condition,
+                    excepted_by=excepted,
+                )
+            )
+        out.sort(key=lambda t: (-t.severity, t.rule_id))
+        return out
+
+    def _exception(self, entry: Entry, hits: Hits) -> Branch | None:
+        """The feed or term of exceptions.yaml that silences ``entry``, if any."""
+        if entry.feed in self.exceptions.feeds:
+            return Branch("feed", entry.feed, True, self.exceptions.feeds[entry.feed])
+        if self.exceptions.terms is None:
+            return None
+        return next(trace(self.exceptions.terms, hits, self.fields, self.atoms).present(), None)
 
     def _as_match(self, rule: CompiledRule, hits: Hits, explain: bool) -> Match:
         lines: list[str] = []
