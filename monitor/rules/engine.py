@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from ..models import Entry, Match, TermHit
-from .evaluate import holds
+from ..models import Entry, Match
+from .evaluate import evidence, holds
 from .explain import Branch, RuleTrace, summary, trace
 from .scan import Hits, Scanner
 from .schema import DEFAULT_FIELDS
@@ -121,22 +121,10 @@ class Engine:
             title=rule.title,
             severity=rule.severity,
             channel=rule.channel,
-            hits=_reported(rule, hits),
+            hits=evidence(rule.condition, hits, rule.fields),
             digest=rule.digest,
             explain=tuple(lines),
         )
-
-
-def _reported(rule: CompiledRule, hits: Hits) -> tuple[TermHit, ...]:
-    """Every hit of the rule's positive atoms in the fields it looks at, once per span."""
-    positive = positive_atoms(rule.condition)
-    fields = rule.fields + tuple(sorted(narrowed_fields(rule.condition) - set(rule.fields)))
-    found = [(a, h) for a in hits.by_atom if a in positive for h in hits.in_fields(a, fields)]
-    found.sort(key=lambda ah: (fields.index(ah[1][0]), ah[1][2], ah[0]))
-    unique: dict[tuple[str, int, int], TermHit] = {}
-    for atom, raw in found:
-        unique.setdefault((raw[0], raw[2], raw[3]), hits.term_hit(atom, raw))
-    return tuple(unique.values())
 
 
 def _trigger(node: Node, usage: Counter[int]) -> frozenset[int] | None:
