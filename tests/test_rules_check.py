@@ -130,3 +130,22 @@ def test_shipped_rule_files_point_editors_at_the_schema() -> None:
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("$schema=")[1]).resolve()
         assert target == (RULES / "schema.json").resolve(), path
+
+
+@pytest.mark.parametrize(
+    ("regex", "warned"),
+    [
+        (r"(?:CVE|GHSA)-\d+", True),
+        (r"\w+-\d{4}", True),
+        (r"(?:LockBit|LockDown) ?3", False),  # the parser takes out the common "Lock"
+        (r"CVE-\d{4}-\d+", False),
+    ],
+)
+def test_warning_for_a_regex_without_a_literal(tmp_path: Path, regex: str, warned: bool) -> None:
+    text = GOOD.replace("any: [ransomware]", f"any: [ransomware, {{regex: '{regex}'}}]")
+    warnings = [str(p) for p in load_rules(folder_with(tmp_path, text)).problems]
+    found = [w for w in warnings if "no fixed text" in w]
+    assert bool(found) is warned, warnings
+    if warned:
+        assert ":5:23: warning: regular expression" in found[0]
+        assert "literal prefix" in found[0] and "word terms" in found[0]
