@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.errors import RuleError
-from monitor.rules import load_rules
+from monitor.rules import load_rules, rule_files
 from tests.conftest import RULES
 
 GOOD = """\
@@ -125,8 +125,27 @@ def test_schema_file_is_current() -> None:
 
 
 def test_shipped_rule_files_point_editors_at_the_schema() -> None:
-    for path in RULES.rglob("*.yaml"):
+    for path in rule_files(RULES):  # not aliases/: the rule schema does not describe them
         first = path.read_text().splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("$schema=")[1]).resolve()
         assert target == (RULES / "schema.json").resolve(), path
+
+
+@pytest.mark.parametrize(
+    ("regex", "warned"),
+    [
+        (r"(?:CVE|GHSA)-\d+", True),
+        (r"\w+-\d{4}", True),
+        (r"(?:LockBit|LockDown) ?3", False),  # the parser takes out the common "Lock"
+        (r"CVE-\d{4}-\d+", False),
+    ],
+)
+def test_warning_for_a_regex_without_a_literal(tmp_path: Path, regex: str, warned: bool) -> None:
+    text = GOOD.replace("any: [ransomware]", f"any: [ransomware, {{regex: '{regex}'}}]")
+    warnings = [str(p) for p in load_rules(folder_with(tmp_path, text)).problems]
+    found = [w for w in warnings if "no fixed text" in w]
+    assert bool(found) is warned, warnings
+    if warned:
+        assert ":5:23: warning: regular expression" in found[0]
+        assert "literal prefix" in found[0] and "word terms" in found[0]
