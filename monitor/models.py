@@ -129,7 +129,8 @@ class Match:
 
     @property
     def terms(self) -> list[str]:
-        """Matched terms as written in the text, each once, in order of appearance."""
+        """The terms that made the rule fire, as written in the text, each once, longest
+        first (the engine orders the hits so: see rules/evaluate.py)."""
         seen: dict[str, str] = {}
         for hit in self.hits:
             seen.setdefault(hit.text.lower(), hit.text)
