@@ -81,6 +81,7 @@ class Monitor:
     ruleset: RuleSet
     sender: Sender
     clock: Callable[[], float] = time.time
+    secrets: Secrets = field(default_factory=Secrets)
     fetcher: Fetcher = field(init=False)
     pipeline: Pipeline = field(init=False)
 
@@ -111,8 +112,9 @@ class Monitor:
     ) -> Monitor:
         ruleset = load_rules(settings.rules)
         store = Store(settings.database)
-        sender = make_sender(settings, secrets or Secrets.from_env(), stream)
-        return cls(settings, store, ruleset, sender)
+        secrets = secrets or Secrets.from_env()
+        sender = make_sender(settings, secrets, stream)
+        return cls(settings, store, ruleset, sender, secrets=secrets)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -121,6 +123,12 @@ class Monitor:
 
     def engine(self) -> Engine:
         return self.ruleset.engine
+
+    @property
+    def interactive(self) -> bool:
+        """People act on alerts from Slack: an app token (Socket Mode) beside a bot
+        token (which edits the messages). Without it no buttons are sent."""
+        return bool(self.secrets.app_token and self.secrets.bot_token)
 
     def feeds(self) -> list[FeedConfig]:
         return [feed for feed in self.settings.feeds if feed.enabled]
@@ -154,6 +162,7 @@ class Monitor:
             digest_hour=slack.digest_hour,
             clock=self.clock,
             sleep=sleep,
+            buttons=self.interactive,
         )
 
     def reload_rules_if_changed(self) -> bool:

@@ -3,6 +3,7 @@
     cycle.py    once, run
     status.py   status, health
     rules.py    rules check | test | backtest | schema
+    noise.py    rules noise (alerts marked "not relevant" in Slack)
     stories.py  stories test
     mutes.py    mute, unmute, mutes
 
@@ -35,9 +36,11 @@ def main(log_format: str, log_level: str) -> None:
 
 from .cycle import once, run  # noqa: E402  (commands register on `main`)
 from .mutes import list_mutes, mute, unmute  # noqa: E402
+from .noise import noise  # noqa: E402
 from .rules import rules  # noqa: E402
 from .status import health, status  # noqa: E402
 from .stories import stories  # noqa: E402
 
 for command in (once, run, status, health, rules, stories, mute, unmute, list_mutes):
     main.add_command(command)
+rules.add_command(noise)
