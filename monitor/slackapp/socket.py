@@ -20,7 +20,8 @@ with slack_sdk's ``WebClient`` for ``apps.connections.open``:
   not block (the app puts it on a thread pool);
 * ``close()`` sends a close frame and returns within about a second;
 * failures to connect back off 1, 2, 4 … ``max_backoff`` seconds, with jitter; the
-  first retry after a healthy connection ends is immediate;
+  first retry after a healthy connection ends is immediate (but never sooner than
+  ``min_spacing`` after the last one: a connection that keeps dropping is no loop);
 * it honours ``HTTPS_PROXY`` and ``NO_PROXY`` (the ``websockets`` library does).
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +79,7 @@ class SocketClient:
         ping_timeout: float = 10.0,
         open_timeout: float = 10.0,
         max_backoff: float = 60.0,
+        min_spacing: float = 1.0,
     ) -> None:
         kwargs: dict[str, Any] = {"timeout": open_timeout}
         if base_url:
@@ -87,12 +90,12 @@ class SocketClient:
         self._on_envelope = on_envelope
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self.open_timeout, self.max_backoff = open_timeout, max_backoff
+        self.min_spacing = min_spacing
         self._stop = threading.Event()
         self._ready = threading.Event()  # set while a connection has said hello
         self._lock = threading.Lock()
         self._ws: ClientConnection | None = None
         self._thread: threading.Thread | None = None
-        self.hellos = 0  # connections that said hello, since start
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -122,13 +125,15 @@ class SocketClient:
     # -- the connection loop --------------------------------------------------------------
 
     def _run(self) -> None:
-        failures = 0
+        failures, last = 0, -self.min_spacing
         while not self._stop.is_set():
+            delay = self.min_spacing - (time.monotonic() - last)
             if failures:
                 delay = min(self.max_backoff, 2.0 ** (failures - 1)) * random.uniform(0.5, 1.0)
                 log.info("slack.socket_retry", attempt=failures + 1, wait=round(delay, 1))
-                if self._stop.wait(delay):
-                    break
+            if delay > 0 and self._stop.wait(delay):
+                break
+            last = time.monotonic()
             try:
                 ws = self._open()
             except _ConnectError as exc:
@@ -176,7 +181,6 @@ class SocketClient:
                     envelope_id = message.get("envelope_id")
                     if kind == "hello":
                         hello = True
-                        self.hellos += 1
                         self._ready.set()
                         log.info("slack.socket_connected", peers=message.get("num_connections"))
                     elif kind == "disconnect":
