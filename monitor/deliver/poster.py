@@ -264,16 +264,19 @@ class Poster:
             wait_for = exc.retry_after if exc.retry_after is not None else 1.0
             self.gates.rate_limited(key, now, wait_for)
             report.rate_limited += 1
-            log.info("slack.rate_limited", channel=key, wait=wait_for, alerts=ids)
             next_at, counted = 0.0, False
         else:
             next_at, counted = now + self.gates.failed(key, now), True
             report.retried += 1
             report.errors.append(str(exc))
+        # recorded before it is logged: what the log says, `monitor status` shows
+        self._release(work, ids, str(exc), next_at, counted)
+        if rate_limited:
+            log.info("slack.rate_limited", channel=key, wait=wait_for, alerts=ids)
+        else:
             log.warning(
                 "alert.retry_later", alerts=ids, error=str(exc), retry_in=round(next_at - now)
             )
-        self._release(work, ids, str(exc), next_at, counted)
         if once and not rate_limited:
             report.next_wake = min(filter(None, (report.next_wake, next_at)))
             queue.clear()  # Slack is failing for this channel: the rest waits in order
