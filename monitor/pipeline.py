@@ -28,11 +28,11 @@ from .config import FeedConfig, Settings
 from .errors import MonitorError
 from .feeds.fetch import Fetcher
 from .feeds.parse import parse_feed
-from .grouping import Grouper, Report
 from .models import Candidate, Entry, FetchResult, Validators
 from .route import KnownStory, Placement, route
 from .rules import Engine
 from .store import FeedState, PollRecord, PollResult, Store
+from .stories import Grouper, Report, load_aliases
 
 log = structlog.get_logger("poll")
 WARM_ENTRIES = 20_000  # recent entries counted for word rarity when grouping starts
@@ -82,6 +82,8 @@ class Pipeline:
         progress: Callable[[FeedOutcome], None] | None = None,
     ) -> CycleReport:
         report = CycleReport()
+        if self._grouper is not None:  # forget what left the window before counting more
+            self._grouper.expire(self.clock())
         states = {s.name: s for s in self.store.feeds.states()}
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
@@ -149,6 +151,9 @@ class Pipeline:
         new = list({e.key: e for e in parsed.entries if e.key not in known}.values())
         first_poll = state is None or not state.first_polled
         candidates = self._match(feed, new, now, first_poll)
+        # built (from the database) before this poll's entries are written, so that
+        # they are counted once, below, and not also by the warm-up
+        grouper = self.grouper() if new and self.settings.stories.enabled else None
         stored = self.store.record_poll(
             PollRecord(
                 feed=feed.name,
@@ -160,11 +165,9 @@ class Pipeline:
                 channel=self.settings.slack.channel,
             )
         )
-        if stored.fresh and self.settings.stories.enabled:
+        if grouper is not None and stored.fresh:
             window = self.settings.stories.window.total_seconds()
-            self.grouper().observe(
-                i.entry for i in stored.fresh if _at(i.entry, now) >= now - window
-            )
+            grouper.observe(i.entry for i in stored.fresh if _at(i.entry, now) >= now - window)
         if self.on_stored is not None:
             self.on_stored(feed.name, stored)
         if parsed.warning:
@@ -276,11 +279,13 @@ class Pipeline:
         arrives never pays for it, and a restart groups with earlier alerts."""
         if self._grouper is None:
             cfg = self.settings.stories
-            window = cfg.window.total_seconds()
-            grouper = Grouper(window=window, threshold=cfg.threshold)
-            since = self.clock() - window
-            grouper.observe(self.store.entries.recent(since, WARM_ENTRIES))
-            for entry_id, story, entry, at in self.store.stories.reports_since(since):
+            window, now = cfg.window.total_seconds(), self.clock()
+            grouper = Grouper(
+                window=window, threshold=cfg.threshold, aliases=load_aliases(self.settings.rules)
+            )
+            grouper.expire(now)  # before observing: undated items count from now
+            grouper.observe(self.store.entries.recent(now - window, WARM_ENTRIES))
+            for entry_id, story, entry, at in self.store.stories.reports_since(now - window):
                 grouper.remember(Report(str(entry_id), entry, at), story)
             self._grouper = grouper
         return self._grouper

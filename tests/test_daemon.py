@@ -69,7 +69,7 @@ def run_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
     def start(config: Path, env: dict[str, str]) -> Daemon:
-        daemon = Daemon(config, env, tmp_path / "daemon.log").start()
+        daemon = Daemon(config, env, tmp_path / f"daemon-{len(started)}.log").start()
         started.append(daemon)
         return daemon
 

@@ -295,14 +295,8 @@ def test_webhook_delivery_and_errors(store: Store, slack: FakeSlack, clock: Cloc
 def test_every_pending_alert_is_attempted_past_one_page(
     store: Store, slack: FakeSlack, clock: Clock
 ) -> None:
-    import monitor.store.outbox as outbox_table
-
     queue(store, 12)
-    page, outbox_table.PAGE = outbox_table.PAGE, 5
-    try:
-        report = delivery(store, bot(slack), clock).run(once=True)
-    finally:
-        outbox_table.PAGE = page
+    report = delivery(store, bot(slack), clock, page=5).run(once=True)  # three pages
     assert report.sent == 12 and len(slack.messages) == 12
 
 

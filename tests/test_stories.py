@@ -4,10 +4,14 @@ test_threads.py."""
 from __future__ import annotations
 
 from monitor.models import Entry
-from monitor.stories import group
+from monitor.stories import Report, group_offline
 from tests.conftest import NIO_A, NIO_B, Item
 
 H = 3600.0
+
+
+def group(items: list[tuple[str, Entry, float]]):  # type: ignore[no-untyped-def]
+    return group_offline(Report(k, e, at) for k, e, at in items)
 
 
 def entry(item: Item, feed: str) -> Entry:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -83,6 +84,18 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
 
 
 DURATION = Duration()
+
+
+def rules_folder(rules_dir: str | None, config_file: str | None) -> Path:
+    """--rules, else the config's `rules:`, else rules/ (no config needed to try rules)."""
+    if rules_dir:
+        return Path(rules_dir)
+    from ..config import load_settings
+
+    try:
+        return load_settings(config_file).rules
+    except ConfigError:
+        return Path("rules")
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

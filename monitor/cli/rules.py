@@ -13,21 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..durations import format_duration
-from ..errors import ConfigError, RuleError
+from ..errors import RuleError
 from ..models import Entry, Match
-from .common import DURATION, config_option, err, fail_clearly, out, styled
-
-
-def _rules_dir(rules_dir: str | None, config_file: str | None) -> Path:
-    if rules_dir:
-        return Path(rules_dir)
-    from ..config import load_settings
-
-    try:
-        return load_settings(config_file).rules
-    except ConfigError:
-        return Path("rules")
-
+from .common import DURATION, config_option, err, fail_clearly, out, rules_folder, styled
 
 rules_option = click.option(
     "--rules",
@@ -50,7 +38,7 @@ def check(rules_dir: str | None, config_file: str | None) -> None:
     """Validate every rule file and run the examples inside the rules."""
     from ..rules import load_rules
 
-    folder = _rules_dir(rules_dir, config_file)
+    folder = rules_folder(rules_dir, config_file)
     try:
         ruleset = load_rules(folder)
     except RuleError as exc:
@@ -95,7 +83,7 @@ def test(
 
     if bool(input_file) == bool(text):
         raise click.UsageError("give exactly one of --input FILE or --text TEXT")
-    engine = load_rules(_rules_dir(rules_dir, config_file), run_examples=False).engine
+    engine = load_rules(rules_folder(rules_dir, config_file), run_examples=False).engine
     if text is not None:
         items = [Item("text", Entry(feed="text", key="text", url_key="", link="", title=text))]
     else:

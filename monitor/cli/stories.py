@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import click
 
-from .common import DURATION, err, fail_clearly, out, styled
+from .common import DURATION, config_option, err, fail_clearly, out, rules_folder, styled
 
 
 @click.group()
@@ -26,21 +26,40 @@ def stories() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
 @click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Rules folder, for its aliases/ [default: from the config, else rules/].",
+)
+@config_option
+@click.option(
     "--window", type=DURATION, default="72h", show_default=True, help="Reports this close can join."
 )
 @fail_clearly
-def stories_test(input_file: str, as_json: bool, window: timedelta) -> None:
+def stories_test(
+    input_file: str,
+    as_json: bool,
+    rules_dir: str | None,
+    config_file: str | None,
+    window: timedelta,
+) -> None:
     """Group items offline, with the daemon's code; no database, no Slack."""
     from ..feeds.items import load_items
-    from ..stories import THRESHOLD, group
+    from ..stories import THRESHOLD, Report, group_offline, load_aliases
 
     items = list(load_items(input_file))
     now = time.time()
-    keyed = [
-        (it.id, it.entry, it.entry.published.timestamp() if it.entry.published else now)
+    reports = [
+        Report(it.id, it.entry, it.entry.published.timestamp() if it.entry.published else now)
         for it in items
     ]
-    decisions = group(keyed, window=window.total_seconds(), threshold=THRESHOLD)
+    decisions = group_offline(
+        reports,
+        window=window.total_seconds(),
+        threshold=THRESHOLD,
+        aliases=load_aliases(rules_folder(rules_dir, config_file)),
+    )
     if as_json:
         for item in items:
             d = decisions[item.id]

@@ -45,6 +45,7 @@ class Delivery:
     root_wait: float = 5.0  # a follow-up whose root is not out yet waits this long
     horizon: float = 2.0  # daemon: wait inside a run for a gate opening this soon
     parallel: int = 4  # lanes posting at once
+    page: int = 500  # outbox rows read at a time
     buttons: bool = False  # top-level alerts carry buttons (Socket Mode answers clicks)
     gates: Gates = field(init=False)
     channel_ids: dict[str, str] = field(init=False)  # name → ID, kept in the database
@@ -130,7 +131,7 @@ class Delivery:
 
         after = 0
         while True:  # every pending alert, in id order, paged
-            page = self.store.outbox.pending(after)
+            page = self.store.outbox.pending(after, self.page)
             if not page:
                 break
             for alert in page:

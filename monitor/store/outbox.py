@@ -16,8 +16,6 @@ from ..alerts import Alert, AlertKind, AlertPayload, AlertState, Role, Route
 from ..models import Candidate, Severity
 from .db import Database
 
-PAGE = 500  # rows read at a time
-
 
 def alert_of(d: dict[str, Any]) -> Alert:
     return Alert(
@@ -127,7 +125,7 @@ class Outbox:
         found = self._alerts("id = ?", (alert_id,))
         return found[0] if found else None
 
-    def pending(self, after_id: int = 0, limit: int = PAGE) -> list[Alert]:
+    def pending(self, after_id: int = 0, limit: int = 500) -> list[Alert]:
         """Every pending alert, due or waiting out a back-off (`monitor once`: try now)."""
         return self._alerts("state = 'pending' AND id > ? ORDER BY id LIMIT ?", (after_id, limit))
 
