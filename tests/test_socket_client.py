@@ -5,6 +5,7 @@ event of the fake or of the app, never for a fixed time."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -174,4 +175,73 @@ def test_slack_down_then_up_connects(slack: FakeSlack, sm: FakeSocketMode, inbox
         assert sm.wait_for_connection(1, timeout=10) and client.wait_connected(5)
     finally:
         client.close()
+    assert sm.violations == []
+
+
+class Relay:
+    """A TCP relay between the client and the fake that can go silent: it stops
+    passing bytes on the open connections without closing them, the way a NAT or
+    a load balancer that forgot the connection does (no RST, no FIN)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.silent: list[threading.Event] = []
+        self.socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            silent = threading.Event()
+            self.silent.append(silent)
+            self.socks += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b, silent), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket, silent: threading.Event) -> None:
+        try:
+            while data := src.recv(65536):
+                if not silent.is_set():
+                    dst.sendall(data)
+        except OSError:
+            pass
+
+    def go_silent(self) -> None:
+        for event in self.silent:
+            event.set()
+
+    def close(self) -> None:
+        self.server.close()
+        for s in self.socks:
+            s.close()
+
+
+def test_a_silent_connection_is_noticed_by_its_pings(slack: FakeSlack, sm: FakeSocketMode) -> None:
+    """No RST, no FIN, nothing: only a ping without a pong tells (websocket_client's
+    transport in slack_sdk sets no pong timeout and would wait forever)."""
+    relay = Relay(sm.port)
+    issue = sm._issue_url  # the fake's URLs, pointed at the relay
+    slack.attach_socket_mode(lambda: issue().replace(f":{sm.port}/", f":{relay.port}/"))
+    inbox = Inbox()
+    client = SocketClient(
+        APP_TOKEN, inbox, base_url=slack.base_url, ping_interval=0.5, ping_timeout=0.5
+    ).start()
+    try:
+        assert sm.wait_for_connection(1) and client.wait_connected(5)
+        started = time.monotonic()
+        relay.go_silent()
+        assert sm.wait_for_connection(2, timeout=10)  # a new connection, through the relay
+        assert time.monotonic() - started < 5
+        envelope_id = sm.push_slash_command("/monitor", "status", ANALYST, SEC)
+        assert inbox.wait_for(1)[0].id == envelope_id
+    finally:
+        client.close()
+        relay.close()
     assert sm.violations == []
