@@ -151,6 +151,6 @@ class Delivery:
                 if story is not None and story.slack_channel:
                     add(story.slack_channel, Work("update", story_id=story_id))
             # what people did in Slack (acknowledged, muted): an edit through the gate
-            for alert_id, channel_id in self.store.marks.dirty():
+            for alert_id, channel_id in self.store.marks.dirty() if self.buttons else ():
                 add(channel_id, Work("mark", marked=alert_id))
         return lanes

@@ -91,7 +91,10 @@ class SlackApp:
             self._stores.clear()
 
     def _on_envelope(self, envelope: Envelope) -> None:
-        self.pool.submit(self._handle, envelope)
+        try:
+            self.pool.submit(self._handle, envelope)
+        except RuntimeError:  # stopping: acked but not handled, like a click during a restart
+            log.warning("slack.envelope_dropped", type=envelope.type, reason="stopping")
 
     def _handle(self, envelope: Envelope) -> None:
         payload = envelope.payload
