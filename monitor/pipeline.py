@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from .alerts import Alert, AlertState, Grouping
+from .alerts import Alert, Grouping
 from .config import FeedConfig, Settings
 from .errors import MonitorError
 from .feeds.fetch import Fetcher
@@ -32,6 +32,7 @@ from .models import Candidate, Entry, FetchResult, Validators
 from .route import KnownStory, Placement, route
 from .rules import Engine
 from .store import FeedState, PollRecord, PollResult, Store
+from .store.regroup import CHANGED as REGROUPED
 from .stories import Grouper, Report, load_aliases
 
 log = structlog.get_logger("poll")
@@ -73,6 +74,7 @@ class Pipeline:
     clock: Callable[[], float] = time.time
     on_stored: Callable[[str, PollResult], None] | None = None  # ops checks (GUID churn)
     _grouper: Grouper | None = None
+    _regrouped: str | None = None  # the database's mark of the last manual regrouping
 
     def poll(
         self,
@@ -82,8 +84,11 @@ class Pipeline:
         progress: Callable[[FeedOutcome], None] | None = None,
     ) -> CycleReport:
         report = CycleReport()
-        if self._grouper is not None:  # forget what left the window before counting more
-            self._grouper.expire(self.clock())
+        if self._grouper is not None:
+            if self.store.meta.get(REGROUPED) != self._regrouped:
+                self._grouper = None  # a person split or merged stories: start from the database
+            else:  # forget what left the window before counting more
+                self._grouper.expire(self.clock())
         states = {s.name: s for s in self.store.feeds.states()}
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
@@ -236,12 +241,7 @@ class Pipeline:
         keys = {p.story for p in placements if p.joined and p.story}
         known = {}
         for key, story in self.store.stories.by_keys(keys).items():
-            root = self.store.outbox.story_root(story.id)
-            has_message = (
-                root is not None
-                and root.digest is None
-                and root.state in (AlertState.PENDING, AlertState.SENDING, AlertState.SENT)
-            )
+            has_message = self.store.outbox.story_root(story.id) is not None
             known[key] = KnownStory(story.id, story.severity, has_message)
         plan = route(
             placements,
@@ -283,6 +283,7 @@ class Pipeline:
             grouper = Grouper(
                 window=window, threshold=cfg.threshold, aliases=load_aliases(self.settings.rules)
             )
+            self._regrouped = self.store.meta.get(REGROUPED)
             grouper.expire(now)  # before observing: undated items count from now
             grouper.observe(self.store.entries.recent(now - window, WARM_ENTRIES))
             for entry_id, story, entry, at in self.store.stories.reports_since(now - window):

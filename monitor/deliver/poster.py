@@ -233,6 +233,8 @@ class Poster:
                 story = self.store.stories.get(alert.story_id)
                 if story is not None and story.slack_ts is None and posted.ts:
                     self.store.stories.set_message(alert.story_id, posted.channel, posted.ts)
+                    if alert.role == Role.FOLLOWUP:  # its root never went out: now it is
+                        self.store.outbox.promote(alert.id)
             elif work.kind in ("alert:followup", "alert:line"):
                 self.store.stories.mark_dirty(alert.story_id, True)
                 if self.sender.threads and not any(

@@ -10,6 +10,7 @@ stories, routing or rules. One module per table:
     entries.py   every item seen (unique per feed and key; canonical URL across feeds)
     outbox.py    the alerts, from ``new`` to ``sent``
     stories.py   one row per event
+    regroup.py   a person splitting or merging stories
     mutes.py     mutes with expiry
     marks.py     what people did on alert messages from Slack (and each click, once)
     noise.py     alerts people marked "not relevant"
@@ -25,6 +26,7 @@ from pathlib import Path
 from ..alerts import Alert, AlertKind, AlertPayload, Route, Summary
 from ..alerts import Marks as MarksRow
 from ..models import Candidate, Entry, Severity, Validators
+from . import regroup
 from .db import Database
 from .entries import Entries, Inserted
 from .feeds import Feeds, FeedState
@@ -150,6 +152,18 @@ class Store:
                     conn, AlertKind.SUMMARY, s.feed, s.rule_id, s.severity, s.channel, payload, now
                 )
         return out
+
+    def split_story(self, story_id: int, alert_id: int, now: float) -> int:
+        with self.db.transaction() as conn:
+            new_id = regroup.split(conn, story_id, alert_id, now)
+        self.meta.set(regroup.CHANGED, str(now))
+        return new_id
+
+    def merge_stories(self, into: int, other: int, now: float) -> int:
+        with self.db.transaction() as conn:
+            moved = regroup.merge(conn, into, other, now)
+        self.meta.set(regroup.CHANGED, str(now))
+        return moved
 
     def record_ops(
         self,

@@ -140,12 +140,22 @@ class Outbox:
         return self._alerts("state = 'digest' ORDER BY id")
 
     def story_root(self, story_id: int) -> Alert | None:
-        """The alert whose message is (or will be) the story's own top-level message."""
+        """The alert whose message is (or will be) the story's own top-level message:
+        never a digest's, never one that will not be posted (muted, failed, summed up)."""
         found = self._alerts(
-            "story_id = ? AND role = 'root' AND state != 'summarized' ORDER BY id LIMIT 1",
+            "story_id = ? AND role = 'root' AND digest IS NULL "
+            "AND state IN ('pending', 'sending', 'sent') ORDER BY id LIMIT 1",
             (story_id,),
         )
         return found[0] if found else None
+
+    def of_story(self, story_id: int) -> list[Alert]:
+        return self._alerts("story_id = ? ORDER BY id", (story_id,))
+
+    def promote(self, alert_id: int) -> None:
+        """A follow-up posted on its own (its root never went out) is now the root."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE alerts SET role = 'root' WHERE id = ?", (alert_id,))
 
     def claim(self, alert_id: int, now: float) -> bool:
         """Mark as being sent *before* calling Slack, so a crash leaves a trace."""
