@@ -245,3 +245,35 @@ class Summary:
     items: tuple[SummaryItem, ...] = field(default=())
     severity: Severity = Severity.MEDIUM
     rule_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What people did on an alert's message from Slack, as the message shows it."""
+
+    alert_id: int
+    acked_by: str | None = None  # a Slack user id
+    acked_at: float | None = None
+    noise_by: str | None = None  # marked "not relevant" by
+    mutes: tuple[Mute, ...] = ()  # mutes in force on its story or feed
+    version: int = 0  # bumped by every change; the message shows ``shown``
+
+    def muted(self, kind: str) -> Mute | None:
+        return next((m for m in self.mutes if m.kind == kind), None)
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseItem:
+    """An alert someone said was not relevant: what the rule matched, and who said so."""
+
+    id: int
+    alert_id: int
+    rule_id: str
+    terms: tuple[str, ...]
+    title: str
+    summary: str
+    link: str
+    feed: str
+    published: float | None
+    user: str
+    at: float

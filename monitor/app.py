@@ -84,6 +84,7 @@ class Monitor:
     ruleset: RuleSet
     sender: Sender
     clock: Callable[[], float] = time.time
+    secrets: Secrets = field(default_factory=Secrets)
     fetcher: Fetcher = field(init=False)
     pipeline: Pipeline = field(init=False)
     feeds_signature: tuple[int, ...] | None = field(init=False, default=None)
@@ -126,8 +127,9 @@ class Monitor:
     ) -> Monitor:
         ruleset = load_rules(settings.rules)
         store = Store(settings.database)
-        sender = make_sender(settings, secrets or Secrets.from_env(), stream)
-        return cls(settings, store, ruleset, sender)
+        secrets = secrets or Secrets.from_env()
+        sender = make_sender(settings, secrets, stream)
+        return cls(settings, store, ruleset, sender, secrets=secrets)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -136,6 +138,12 @@ class Monitor:
 
     def engine(self) -> Engine:
         return self.ruleset.engine
+
+    @property
+    def interactive(self) -> bool:
+        """People act on alerts from Slack: an app token (Socket Mode) beside a bot
+        token (which edits the messages). Without it no buttons are sent."""
+        return bool(self.secrets.app_token and self.secrets.bot_token)
 
     def feeds(self) -> list[FeedConfig]:
         return [feed for feed in self.settings.feeds if feed.enabled]
@@ -169,6 +177,7 @@ class Monitor:
             digest_hour=slack.digest_hour,
             clock=self.clock,
             sleep=sleep,
+            buttons=self.interactive,
         )
 
     def reload_feeds_if_changed(self) -> Reload:

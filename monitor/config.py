@@ -2,8 +2,8 @@
 
 Precedence (highest first): ``MONITOR_<NAME>`` (nested with ``__``, e.g.
 ``MONITOR_SLACK__CHANNEL``), the YAML file, the defaults below. Secrets never
-live in the file: ``SLACK_BOT_TOKEN``, ``SLACK_WEBHOOK_URL`` and ``SLACK_API_URL``
-are read from the environment only (see ``Secrets``).
+live in the file: ``SLACK_BOT_TOKEN``, ``SLACK_WEBHOOK_URL``, ``SLACK_APP_TOKEN`` and
+``SLACK_API_URL`` are read from the environment only (see ``Secrets``).
 """
 
 from __future__ import annotations
@@ -163,6 +163,22 @@ class SlackConfig(_Strict):
     breaker: int = Field(
         20, ge=2, description="More alerts than this to one channel at once: one digest instead."
     )
+    actors: list[str] = Field(
+        default_factory=list,
+        description="Who may use the alert buttons and /monitor: user (U…) or user-group (S…) "
+        "ids; empty: anyone in the channel.",
+    )
+
+    @field_validator("actors")
+    @classmethod
+    def _actor_ids(cls, value: list[str]) -> list[str]:
+        for actor in value:
+            if not re.fullmatch(r"[UWS][A-Z0-9]{2,20}", actor):
+                raise ValueError(
+                    f"{actor!r} is not a Slack user (U…/W…) or user-group (S…) id; "
+                    "find it in the member's or group's profile, 'Copy member ID'"
+                )
+        return value
 
     @field_validator("severity_channels", "digests", "mentions")
     @classmethod
@@ -291,6 +307,7 @@ class Secrets(BaseModel):
 
     bot_token: SecretStr | None = None
     webhook_url: SecretStr | None = None
+    app_token: SecretStr | None = None  # xapp-…: Socket Mode (buttons, /monitor)
     api_url: str | None = None
 
     @classmethod
@@ -301,6 +318,7 @@ class Secrets(BaseModel):
             webhook_url=SecretStr(env["SLACK_WEBHOOK_URL"])
             if env.get("SLACK_WEBHOOK_URL")
             else None,
+            app_token=SecretStr(env["SLACK_APP_TOKEN"]) if env.get("SLACK_APP_TOKEN") else None,
             api_url=env.get("SLACK_API_URL") or None,
         )
 

@@ -5,7 +5,10 @@ due; housekeeping). Per-feed schedule state lives in the database
 (next_poll_at), so a restart neither re-polls everything at once nor forgets a
 back-off. Delivery: a thread of its own with its own database connection, woken
 when a cycle routed new alerts, so a long drain at Slack's pace never delays a
-poll. On SIGTERM both finish what they hold (a poll, a post) and stop.
+poll. With ``SLACK_APP_TOKEN``, a Socket Mode client runs beside them
+(``slackapp/``): clicks are recorded in the database and wake delivery, which
+edits the messages. On SIGTERM each finishes what it holds (a poll, a post, a
+click) and stops.
 
 Metrics and health: with ``metrics.enabled``, a small HTTP server on its own thread
 serves ``/metrics`` (``metrics.py``) and ``/healthz`` (``health.py``); both threads
@@ -20,6 +23,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -32,6 +36,9 @@ from .errors import MonitorError
 from .metrics import Metrics
 from .serve import MetricsServer
 from .store import Store
+
+if TYPE_CHECKING:
+    from .slackapp import SlackApp
 
 log = structlog.get_logger("daemon")
 DELIVERY_EVERY = 5.0  # the delivery thread looks at the outbox at least this often
@@ -137,9 +144,12 @@ class Daemon:
         sender = threading.Thread(target=self.deliver_forever, name="deliver")
         sender.start()
         self.scheduler.start()
+        slack_app = self._slack_app()
         while not self.stopping.wait(1.0):
             pass
         log.info("daemon.stopping", msg="finishing the job in progress")
+        if slack_app is not None:
+            slack_app.close()
         self.wake.set()
         self.scheduler.shutdown(wait=True)
         sender.join()
@@ -157,6 +167,22 @@ class Daemon:
         )
         url = self.server.start()
         log.info("metrics.listening", url=url, metrics=f"{url}/metrics", health=f"{url}/healthz")
+
+    def _slack_app(self) -> SlackApp | None:
+        """Buttons and /monitor over Socket Mode, when SLACK_APP_TOKEN is set."""
+        secrets = self.monitor.secrets
+        if secrets.app_token is None:
+            return None
+        if not self.monitor.interactive:
+            log.warning(
+                "slack.app_token_unused",
+                hint="SLACK_APP_TOKEN needs SLACK_BOT_TOKEN too (buttons edit the bot's messages)",
+            )
+            return None
+        from .slackapp import SlackApp
+
+        m = self.monitor
+        return SlackApp(m.settings, secrets, m.engine, self.wake.set).start()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping.set()

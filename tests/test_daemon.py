@@ -122,17 +122,26 @@ def test_slack_outage_then_recovery_delivers_every_pending_alert(
         lambda: any(e.get("event") == "alert.retry_later" for e in daemon.events()),
         what="an attempt during the outage",
     )
-    status = subprocess.run(
-        [sys.executable, "-m", "monitor", "status", "--config", str(config), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))},
-    )
-    data = json.loads(status.stdout)
+    outputs: list[str] = []
+
+    def status_shows_the_failure() -> bool:
+        # the failed alert is retried at once (max_backoff 1s), and while a retry is
+        # in flight it is `sending`, which status does not list: ask until it shows
+        status = subprocess.run(
+            [sys.executable, "-m", "monitor", "status", "--config", str(config), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))},
+        )
+        outputs.append(status.stdout)
+        return bool(json.loads(status.stdout)["failed"])
+
+    wait(status_shows_the_failure, what="status to list the failing alert")
+    data = json.loads(outputs[-1])
     assert data["alerts"].get("pending", 0) + data["alerts"].get("sending", 0) == 3
-    assert data["failed"] and "503" in (data["failed"][0]["error"] or "")
-    assert "<html" not in status.stdout.lower()
+    assert "503" in (data["failed"][0]["error"] or "")
+    assert "<html" not in outputs[-1].lower()
     slack.set_down(False)
     wait(lambda: len(slack.messages) == 3, timeout=40, what="delivery after the outage")
     polls = feeds.count("/a.xml")

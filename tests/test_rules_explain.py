@@ -202,7 +202,6 @@ def test_explain_agrees_with_match_on_the_shipped_examples() -> None:
 @needs_corpus
 def test_explain_agrees_with_match_on_real_items() -> None:
     from monitor.feeds.items import load_items
-
     from tests.conftest import CORPUS
 
     engine = load_rules(RULES).engine

@@ -4,6 +4,7 @@
     status.py   status, health
     feeds.py    feeds list | add | remove | import | export
     rules.py    rules check | test | backtest | schema
+    noise.py    rules noise (alerts marked "not relevant" in Slack)
     stories.py  stories test
     mutes.py    mute, unmute, mutes
 
@@ -37,9 +38,11 @@ def main(log_format: str, log_level: str) -> None:
 from .cycle import once, run  # noqa: E402  (commands register on `main`)
 from .feeds import feeds  # noqa: E402
 from .mutes import list_mutes, mute, unmute  # noqa: E402
+from .noise import noise  # noqa: E402
 from .rules import rules  # noqa: E402
 from .status import health, status  # noqa: E402
 from .stories import stories  # noqa: E402
 
 for command in (once, run, status, health, feeds, rules, stories, mute, unmute, list_mutes):
     main.add_command(command)
+rules.add_command(noise)

@@ -9,7 +9,9 @@ arrived (``settle.py``) before sending it again.
 
 A story's own message is its root alert's: later reports are replies in its
 thread, and the root is edited to count the outlets (``chat.update``, through
-the same gate). A digest is never a thread's parent and is never edited.
+the same gate). A digest is never a thread's parent and is never edited. A click
+in Slack (acknowledged, muted) is recorded in the database and shown by an edit
+from here too, so edits keep Slack's pace like every post.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Delivery:
     horizon: float = 2.0  # daemon: wait inside a run for a gate opening this soon
     parallel: int = 4  # lanes posting at once
     page: int = 500  # outbox rows read at a time
+    buttons: bool = False  # top-level alerts carry buttons (Socket Mode answers clicks)
     gates: Gates = field(init=False)
     channel_ids: dict[str, str] = field(init=False)  # name → ID, kept in the database
     poster: Poster = field(init=False)
@@ -60,7 +63,13 @@ class Delivery:
         for name, channel_id in self.channel_ids.items():
             self.gates.learn(name, channel_id)
         self.poster = Poster(
-            self.store, self.sender, self.gates, self.channel_ids, self.clock, self.root_wait
+            self.store,
+            self.sender,
+            self.gates,
+            self.channel_ids,
+            self.clock,
+            self.root_wait,
+            self.buttons,
         )
 
     def run(
@@ -146,4 +155,7 @@ class Delivery:
                 story = self.store.stories.get(story_id)
                 if story is not None and story.slack_channel:
                     add(story.slack_channel, Work("update", story_id=story_id))
+            # what people did in Slack (acknowledged, muted): an edit through the gate
+            for alert_id, channel_id in self.store.marks.dirty() if self.buttons else ():
+                add(channel_id, Work("mark", marked=alert_id))
         return lanes

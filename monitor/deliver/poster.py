@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ..alerts import Alert, AlertKind, AlertState, Role
+from ..alerts import Alert, AlertKind, AlertState, Role, Story
 from ..errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from ..store import Store
+from .buttons import has_buttons, with_actions
 from .digests import DigestDue
 from .gate import Gates
-from .render import render_alert, render_digest, render_followup
+from .render import Message, render_alert, render_digest, render_followup
 from .sender import Post, Posted, Sender
 
 log = structlog.get_logger("deliver")
@@ -43,11 +44,13 @@ class DeliveryReport:
 
 @dataclass
 class Work:
-    kind: str  # alert | digest | update
+    kind: str  # alert | digest | update | mark
     alert: Alert | None = None
     digest: DigestDue | None = None
     story_id: int | None = None
     requeued: bool = False
+    marked: int | None = None  # mark: the alert whose message shows what people did
+    version: int = 0  # mark: the marks' version the edit shows
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Poster:
     channel_ids: dict[str, str]
     clock: Callable[[], float] = time.time
     root_wait: float = 5.0  # a follow-up whose root is not out yet waits this long
+    buttons: bool = False  # top-level alerts carry buttons (the monitor answers clicks)
 
     def start(
         self, queue: deque[Work], pool: ThreadPoolExecutor, once: bool, now: float
@@ -65,6 +69,8 @@ class Poster:
         work = queue.popleft()
         if work.kind == "update":
             return self._start_update(work, pool)
+        if work.kind == "mark":
+            return self._start_mark(work, pool)
         if work.kind == "digest":
             assert work.digest is not None
             ids = [a.id for a in work.digest.alerts]
@@ -111,7 +117,7 @@ class Poster:
         elif style == "line":
             message = render_followup(alert, thread=False)
         else:
-            message = render_alert(alert, story)
+            message = self._root_message(alert, story)
         channel = story.slack_channel if thread and story and story.slack_channel else alert.channel
         post = Post(
             message,
@@ -135,14 +141,32 @@ class Poster:
             return None
         if root.slack_ts != story.slack_ts:
             return None  # only ever edit the message that was posted for this story
-        message = render_alert(root, story)
-        channel, ts = story.slack_channel, story.slack_ts
+        message = self._root_message(root, story)
+        return work, pool.submit(self._update, story.slack_channel, story.slack_ts, message)
 
-        def update() -> Posted:
-            self.sender.update(channel, ts, message)
-            return Posted(channel, ts)
+    def _start_mark(
+        self, work: Work, pool: ThreadPoolExecutor
+    ) -> tuple[Work, Future[Posted]] | None:
+        """Show what people did on an alert's message (a click in Slack): an edit."""
+        alert = self.store.outbox.get(work.marked) if work.marked is not None else None
+        if alert is None or not alert.slack_ts or not alert.slack_channel:
+            return None
+        marks = self.store.marks_of(alert, self.clock())
+        work.version = marks.version
+        story = self.store.stories.get(alert.story_id)
+        message = self._root_message(alert, story)
+        return work, pool.submit(self._update, alert.slack_channel, alert.slack_ts, message)
 
-        return work, pool.submit(update)
+    def _update(self, channel: str, ts: str, message: Message) -> Posted:
+        self.sender.update(channel, ts, message)
+        return Posted(channel, ts)
+
+    def _root_message(self, alert: Alert, story: Story | None) -> Message:
+        """An alert's own top-level message: with its buttons and what people did."""
+        message = render_alert(alert, story)
+        if self.buttons and has_buttons(alert):
+            message = with_actions(message, alert, self.store.marks_of(alert, self.clock()))
+        return message
 
     def finish(
         self,
@@ -190,6 +214,11 @@ class Poster:
         if work.kind == "update":
             assert work.story_id is not None
             self.store.stories.mark_dirty(work.story_id, False)
+            return
+        if work.kind == "mark":
+            assert work.marked is not None
+            self.store.marks.shown(work.marked, work.version)
+            log.info("alert.marks_shown", alert=work.marked, channel=posted.channel)
             return
         channel = work.digest.channel if work.digest else work.alert.channel if work.alert else ""
         self.gates.learn(channel, posted.channel)
@@ -239,16 +268,19 @@ class Poster:
             self.gates.rate_limited(key, now, wait_for)
             report.rate_limited += 1
             report.retry_after += wait_for
-            log.info("slack.rate_limited", channel=key, wait=wait_for, alerts=ids)
             next_at, counted = 0.0, False
         else:
             next_at, counted = now + self.gates.failed(key, now), True
             report.retried += 1
             report.errors.append(str(exc))
+        # recorded before it is logged: what the log says, `monitor status` shows
+        self._release(work, ids, str(exc), next_at, counted)
+        if rate_limited:
+            log.info("slack.rate_limited", channel=key, wait=wait_for, alerts=ids)
+        else:
             log.warning(
                 "alert.retry_later", alerts=ids, error=str(exc), retry_in=round(next_at - now)
             )
-        self._release(work, ids, str(exc), next_at, counted)
         if once and not rate_limited:
             report.next_wake = min(filter(None, (report.next_wake, next_at)))
             queue.clear()  # Slack is failing for this channel: the rest waits in order
@@ -259,8 +291,8 @@ class Poster:
     def _release(
         self, work: Work, ids: list[int], error: str, next_at: float, counted: bool
     ) -> None:
-        if work.kind == "update":
-            return  # the story stays marked for an edit
+        if work.kind in ("update", "mark"):
+            return  # the message stays owed its edit
         if work.digest is not None:
             self.store.outbox.release_digest(ids, error)
             return
@@ -273,6 +305,11 @@ class Poster:
             assert work.story_id is not None
             log.warning("story.update_failed", story=work.story_id, error=exc.code)
             self.store.stories.mark_dirty(work.story_id, False)
+            return
+        if work.kind == "mark":
+            assert work.marked is not None
+            log.warning("alert.marks_failed", alert=work.marked, error=exc.code)
+            self.store.marks.shown(work.marked, work.version)
             return
         for alert_id in ids:
             self.store.outbox.mark_failed(alert_id, f"{exc.code}: {exc}")

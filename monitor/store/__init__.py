@@ -12,6 +12,8 @@ stories, routing or rules. One module per table:
     stories.py   one row per event
     regroup.py   a person splitting or merging stories
     mutes.py     mutes with expiry
+    marks.py     what people did on alert messages from Slack (and each click, once)
+    noise.py     alerts people marked "not relevant"
     ops.py       ops conditions and meta values
 """
 
@@ -22,12 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..alerts import Alert, AlertKind, AlertPayload, Route, Summary
+from ..alerts import Marks as MarksRow
 from ..models import Candidate, Entry, Severity, Validators
 from . import regroup
 from .db import Database
 from .entries import Entries, Inserted
 from .feeds import Feeds, FeedState, Scheduled
+from .marks import Marks
 from .mutes import Mutes
+from .noise import Noise
 from .ops import Meta, OpsState
 from .outbox import Outbox
 from .stories import Stories
@@ -68,6 +73,8 @@ class Store:
         self.outbox = Outbox(self.db)
         self.stories = Stories(self.db)
         self.mutes = Mutes(self.db)
+        self.marks = Marks(self.db)
+        self.noise = Noise(self.db)
         self.ops = OpsState(self.db)
         self.meta = Meta(self.db)
 
@@ -104,6 +111,13 @@ class Store:
                 rec.plan,
             )
         return PollResult(fresh, alerts)
+
+    def marks_of(self, alert: Alert, now: float) -> MarksRow:
+        """What the alert's message shows: acknowledged, noise, and the mutes in force
+        on its story and its feed (made from Slack or with `monitor mute`)."""
+        with self.db.guard():
+            mutes = Mutes.of(self.db.conn, mute_targets(alert), now)
+        return self.marks.get(alert.id, tuple(mutes))
 
     def record_routes(
         self,
@@ -182,3 +196,9 @@ class Store:
                     message,
                     now,
                 )
+
+
+def mute_targets(alert: Alert) -> list[tuple[str, str]]:
+    """What a button on this alert can mute: its story (when it has one) and its feed."""
+    targets = [("story", str(alert.story_id))] if alert.story_id is not None else []
+    return [*targets, ("feed", alert.feed)]

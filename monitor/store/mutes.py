@@ -6,6 +6,8 @@ routing (``route.py``) applies the mutes in force, which it gets from here.
 
 from __future__ import annotations
 
+import sqlite3
+
 from ..alerts import Mute
 from .db import Database
 
@@ -38,3 +40,41 @@ class Mutes:
             (now,),
         )
         return [Mute(*r) for r in rows]
+
+    # -- inside another transaction (a click in Slack) ------------------------------------
+
+    @staticmethod
+    def insert(
+        conn: sqlite3.Connection,
+        kind: str,
+        value: str,
+        *,
+        until: float | None,
+        reason: str,
+        now: float,
+    ) -> int:
+        if kind not in KINDS:
+            raise ValueError(f"can mute a story, a rule or a feed, not {kind!r}")
+        cur = conn.execute(
+            "INSERT INTO mutes (kind, value, until, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+            (kind, value, until, reason, now),
+        )
+        return int(cur.lastrowid or 0)
+
+    @staticmethod
+    def delete(conn: sqlite3.Connection, kind: str, value: str) -> int:
+        cur = conn.execute("DELETE FROM mutes WHERE kind = ? AND value = ?", (kind, value))
+        return cur.rowcount
+
+    @staticmethod
+    def of(conn: sqlite3.Connection, targets: list[tuple[str, str]], now: float) -> list[Mute]:
+        """The mutes in force on these (kind, value) targets."""
+        found = []
+        for kind, value in targets:
+            rows = conn.execute(
+                "SELECT id, kind, value, until, reason, created_at FROM mutes "
+                "WHERE kind = ? AND value = ? AND (until IS NULL OR until > ?) ORDER BY id",
+                (kind, value, now),
+            ).fetchall()
+            found += [Mute(*r) for r in rows]
+        return found

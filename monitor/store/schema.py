@@ -88,6 +88,30 @@ MIGRATIONS = [
     ALTER TABLE feeds ADD COLUMN interval_why TEXT;
     CREATE INDEX alerts_sent ON alerts (sent_at) WHERE sent_at IS NOT NULL;
     """,
+    # 6: people act on alerts from Slack. slack_actions: every click handled, once
+    # (Slack re-sends an envelope whose ack came late; the payload's key makes it one).
+    # marks: what an alert's message shows (acknowledged, marked as noise); version >
+    # shown means the delivery thread owes it a chat.update. noise: items people said
+    # were not relevant, for rule authors (`monitor rules noise`).
+    """
+    CREATE TABLE slack_actions (
+        key TEXT PRIMARY KEY, alert_id INTEGER, action TEXT NOT NULL,
+        user TEXT NOT NULL, at REAL NOT NULL, outcome TEXT NOT NULL
+    );
+    CREATE TABLE marks (
+        alert_id INTEGER PRIMARY KEY REFERENCES alerts (id),
+        acked_by TEXT, acked_at REAL, noise_by TEXT,
+        version INTEGER NOT NULL DEFAULT 0, shown INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX marks_dirty ON marks (alert_id) WHERE version > shown;
+    CREATE TABLE noise (
+        id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL UNIQUE REFERENCES alerts (id),
+        rule_id TEXT NOT NULL, terms TEXT NOT NULL DEFAULT '[]', title TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '', link TEXT NOT NULL DEFAULT '',
+        feed TEXT NOT NULL DEFAULT '', published REAL, user TEXT NOT NULL, at REAL NOT NULL
+    );
+    CREATE INDEX noise_at ON noise (at);
+    """,
 ]
 
 

@@ -19,7 +19,9 @@ Slack endpoints the monitor uses, as the real ``slack_sdk`` clients call them:
   (the user must be in the channel; recorded in :attr:`FakeSlack.ephemerals`,
   not in ``messages``) and ``response_url`` hooks (``POST /actions/…`` and
   ``/commands/…``, issued by :meth:`FakeSlack.issue_response_url`; recorded in
-  :attr:`FakeSlack.responses`; 5 uses within 30 minutes, like Slack).
+  :attr:`FakeSlack.responses`; 5 uses within 30 minutes, like Slack) and
+  ``usergroups.users.list`` (the members of a user group added with
+  :meth:`FakeSlack.add_usergroup`; scope ``usergroups:read``; ``no_such_subteam``).
 
 The point of the fake is to be *as strict as real Slack* (see
 ``/work/shared/FIELD-NOTES.md``) so that tests fail where production would:
@@ -139,6 +141,7 @@ _SCOPES = {
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
     "conversations.list": "channels:read",
+    "usergroups.users.list": "usergroups:read",
 }
 ALL_SCOPES = frozenset(_SCOPES.values())
 
@@ -721,6 +724,7 @@ class FakeSlack:
         for name, channel_id in (DEFAULT_CHANNELS if channels is None else channels).items():
             self._channels[channel_id] = _Channel(id=channel_id, name=name, users=set(self._users))
         self._ephemerals: list[dict[str, Any]] = []
+        self._usergroups: dict[str, list[str]] = {}  # S… id -> member user ids
         self._responses: list[dict[str, Any]] = []
         self._response_urls: dict[str, _ResponseUrl] = {}  # by path
         self._socket_mode_url: Callable[[], str] | None = None
@@ -826,6 +830,11 @@ class FakeSlack:
                 channel.users.discard(id)
             for channel_id in channels:
                 self._channels[channel_id].users.add(id)
+
+    def add_usergroup(self, id: str, users: Iterable[str]) -> None:
+        """Add (or replace) a user group ``S…`` with these members."""
+        with self._lock:
+            self._usergroups[id] = list(users)
 
     def add_webhook(self, channel_name: str, path: str | None = None) -> str:
         """Register another incoming webhook posting to ``channel_name``; return its URL."""
@@ -1245,6 +1254,7 @@ class FakeSlack:
             "conversations.replies": self._conversations_replies,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "apps.connections.open": self._apps_connections_open,
+            "usergroups.users.list": self._usergroups_users_list,
         }
         method = methods.get(name)
         if method is None:
@@ -1601,6 +1611,14 @@ class FakeSlack:
         if self._socket_mode_url is None:
             return _api_error("fake_slack_bug: no FakeSocketMode attached")
         return _json_reply(200, {"ok": True, "url": self._socket_mode_url()})
+
+    def _usergroups_users_list(self, params: dict[str, Any]) -> _Reply:
+        group = params.get("usergroup")
+        if not isinstance(group, str) or not group:
+            return _api_error("invalid_arguments")
+        if group not in self._usergroups:
+            return _api_error("no_such_subteam")
+        return _json_reply(200, {"ok": True, "users": list(self._usergroups[group])})
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> _Reply:
         ref = params.get("channel")
