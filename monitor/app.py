@@ -115,6 +115,7 @@ class Monitor:
         return cls(settings, store, ruleset, sender)
 
     def close(self) -> None:
+        self.pipeline.parser.close()
         self.fetcher.close()
         self.sender.close()
         self.store.close()

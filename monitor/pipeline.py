@@ -3,7 +3,8 @@
     fetch → parse → new? → match → store      per feed, as each fetch completes
     group → route → store                      once per cycle, over every feed's new alerts
 
-Fetching runs in a thread pool (network-bound). Everything a feed's entries go
+Fetching runs in a thread pool (network-bound), parsing in a pool of processes
+(``feeds/parser.py``: CPU-bound, so both cores work). Everything a feed's entries go
 through after that is guarded as one step: whatever fails, of whatever kind, is
 recorded on that feed with a growing back-off and never stops the other feeds.
 A cycle's new alerts wait in the outbox (state ``new``) until every feed of the
@@ -16,10 +17,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import structlog
 
@@ -27,9 +27,9 @@ from .alerts import Alert, AlertState, Grouping
 from .config import FeedConfig, Settings
 from .errors import MonitorError
 from .feeds.fetch import Fetcher
-from .feeds.parse import parse_feed
+from .feeds.parser import Parsed, ParseJob, Parser
 from .grouping import Grouper, Report
-from .models import Candidate, Entry, FetchResult, Validators
+from .models import Candidate, Entry, FetchResult, ParserState, Validators
 from .route import KnownStory, Placement, route
 from .rules import Engine
 from .store import FeedState, PollRecord, PollResult, Store
@@ -72,6 +72,7 @@ class Pipeline:
     engine: Callable[[], Engine]  # the current rules, which may be reloaded between polls
     clock: Callable[[], float] = time.time
     on_stored: Callable[[str, PollResult], None] | None = None  # ops checks (GUID churn)
+    parser: Parser = field(default_factory=Parser)  # bytes → entries, in worker processes
     _grouper: Grouper | None = None
 
     def poll(
@@ -83,6 +84,12 @@ class Pipeline:
     ) -> CycleReport:
         report = CycleReport()
         states = {s.name: s for s in self.store.feeds.states()}
+
+        def done(outcome: FeedOutcome) -> None:
+            report.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
             futures: dict[Future[FetchResult], FeedConfig] = {}
@@ -94,25 +101,33 @@ class Pipeline:
                     else Validators()
                 )
                 futures[pool.submit(self.fetcher.fetch, feed.url, known)] = feed
-            for future in as_completed(futures):
-                if stop():
-                    # leave the rest unrecorded: they stay due and are polled next time
-                    for f in futures:
-                        f.cancel()
-                    break
-                feed = futures[future]
-                outcome = self._feed(feed, states.get(feed.name), future)
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
+
+            def bodies() -> Iterator[tuple[tuple[FeedConfig, FetchResult], ParseJob]]:
+                """Fetches as they complete; unchanged and failed feeds are done here."""
+                for future in as_completed(futures):
+                    if stop():
+                        # leave the rest unrecorded: they stay due and are polled next time
+                        for f in futures:
+                            f.cancel()
+                        return
+                    feed = futures[future]
+                    fetched = self._fetched(feed, states.get(feed.name), future)
+                    if isinstance(fetched, FeedOutcome):
+                        done(fetched)
+                    else:
+                        yield (feed, fetched), self._job(feed, states.get(feed.name), fetched)
+
+            for (feed, result), parsed in self.parser.map(bodies(), expected=len(feeds)):
+                done(self._parsed(feed, states.get(feed.name), result, parsed))
         report.routed = self.group_and_route()
         return report
 
     # -- per feed ---------------------------------------------------------------------
 
-    def _feed(
+    def _fetched(
         self, feed: FeedConfig, state: FeedState | None, future: Future[FetchResult]
-    ) -> FeedOutcome:
+    ) -> FetchResult | FeedOutcome:
+        """The fetch's body to parse, or the feed's outcome when there is none."""
         now = self.clock()
         interval = self.settings.interval(feed).total_seconds()
         try:
@@ -121,7 +136,38 @@ class Pipeline:
                 self.store.feeds.record_unchanged(feed.name, now, now + interval, result.validators)
                 log.debug("feed.unchanged", feed=feed.name, how=result.status)
                 return FeedOutcome(feed.name, result.status)
-            return self._store(feed, state, result, now, interval)
+            return result
+        except MonitorError as exc:
+            return self._failed(feed, state, now, interval, exc)
+        except Exception as exc:  # a bug must not stop the other feeds; record it loudly
+            log.exception("feed.bug", feed=feed.name)
+            error = MonitorError(f"internal error: {exc.__class__.__name__}: {exc}")
+            return self._failed(feed, state, now, interval, error)
+
+    def _job(self, feed: FeedConfig, state: FeedState | None, result: FetchResult) -> ParseJob:
+        assert result.body is not None
+        return ParseJob(
+            feed=feed.name,
+            body=result.body,
+            now=self.clock(),
+            base_url=result.url if result.url.startswith("http") else "",
+            content_type=result.content_type,
+            state=state.parser if state else ParserState(),
+        )
+
+    def _parsed(
+        self,
+        feed: FeedConfig,
+        state: FeedState | None,
+        result: FetchResult,
+        parsed: Parsed | BaseException,
+    ) -> FeedOutcome:
+        now = self.clock()
+        interval = self.settings.interval(feed).total_seconds()
+        try:
+            if isinstance(parsed, BaseException):
+                raise parsed
+            return self._store(feed, state, result, parsed, now, interval)
         except MonitorError as exc:
             return self._failed(feed, state, now, interval, exc)
         except Exception as exc:  # a bug must not stop the other feeds; record it loudly
@@ -134,17 +180,13 @@ class Pipeline:
         feed: FeedConfig,
         state: FeedState | None,
         result: FetchResult,
+        outcome: Parsed,
         now: float,
         interval: float,
     ) -> FeedOutcome:
-        assert result.body is not None
-        parsed = parse_feed(
-            result.body,
-            feed_name=feed.name,
-            base_url=result.url if result.url.startswith("http") else "",
-            content_type=result.content_type,
-            now=datetime.fromtimestamp(now, tz=UTC),
-        )
+        parsed = outcome.feed
+        if outcome.refused:
+            log.debug("feed.parser", feed=feed.name, parser="feedparser", why=outcome.refused)
         known = self.store.entries.known(feed.name, (e.key for e in parsed.entries))
         new = list({e.key: e for e in parsed.entries if e.key not in known}.values())
         first_poll = state is None or not state.first_polled
@@ -158,6 +200,7 @@ class Pipeline:
                 entries=new,
                 candidates=candidates,
                 channel=self.settings.slack.channel,
+                parser=outcome.state,
             )
         )
         if stored.fresh and self.settings.stories.enabled:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..alerts import Alert, AlertKind, AlertPayload, Route, Summary
-from ..models import Candidate, Entry, Severity, Validators
+from ..models import Candidate, Entry, ParserState, Severity, Validators
 from .db import Database
 from .entries import Entries, Inserted
 from .feeds import Feeds, FeedState
@@ -44,6 +44,7 @@ class PollRecord:
     entries: Sequence[Entry]  # the entries the poll found new
     candidates: Sequence[Candidate] = ()  # those of them that may alert
     channel: str = ""  # where alerts go until routing decides
+    parser: ParserState | None = None  # which parser the feed has earned, if it changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,14 @@ class Store:
             alerts = Outbox.insert_new(conn, keep, rec.channel, rec.now)
             arrivals = sum(1 for i in fresh if i.seen_url != "own")
             Feeds.record_ok(
-                conn, rec.feed, rec.now, rec.next_poll, rec.validators, len(fresh), arrivals
+                conn,
+                rec.feed,
+                rec.now,
+                rec.next_poll,
+                rec.validators,
+                len(fresh),
+                arrivals,
+                rec.parser,
             )
         return PollResult(fresh, alerts)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Validators
+from ..models import UNCHECKED, ParserState, Validators
 from .db import Database
 
 
@@ -25,18 +25,31 @@ class FeedState:
     last_ok_at: float | None = None
     last_error: str | None = None
     polls: int = 0
+    parser: ParserState = UNCHECKED
 
 
 _COLUMNS = (
     "name, url, next_poll_at, etag, last_modified, content_hash, error_count, "
-    "first_polled, last_poll_at, last_ok_at, last_error, polls"
+    "first_polled, last_poll_at, last_ok_at, last_error, polls, parser, parser_since"
 )
 
 
 def _state(row: Sequence[Any]) -> FeedState:
-    name, url, next_poll, etag, modified, digest, errors, first, last, ok, error, polls = row
+    name, url, next_poll, etag, modified, digest, errors, first, last, ok, error, polls = row[:12]
     return FeedState(
-        name, url, next_poll, etag, modified, digest, errors, bool(first), last, ok, error, polls
+        name,
+        url,
+        next_poll,
+        etag,
+        modified,
+        digest,
+        errors,
+        bool(first),
+        last,
+        ok,
+        error,
+        polls,
+        ParserState(row[12], row[13]),
     )
 
 
@@ -57,7 +70,8 @@ class Feeds:
                 elif row[0] != url:
                     conn.execute(
                         "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
-                        "content_hash = NULL, next_poll_at = ?, error_count = 0 WHERE name = ?",
+                        "content_hash = NULL, next_poll_at = ?, error_count = 0, parser = '', "
+                        "parser_since = 0 WHERE name = ?",
                         (url, now, name),
                     )
 
@@ -97,8 +111,14 @@ class Feeds:
         known: Validators,
         fresh: int,
         arrivals: int,
+        parser: ParserState | None = None,
     ) -> None:
         """Inside the poll's transaction: the feed answered and its entries are stored."""
+        if parser is not None:
+            conn.execute(
+                "UPDATE feeds SET parser = ?, parser_since = ? WHERE name = ?",
+                (parser.parser, parser.since, name),
+            )
         conn.execute(
             "UPDATE feeds SET last_poll_at = ?, last_ok_at = ?, next_poll_at = ?, "
             "error_count = 0, last_error = NULL, polls = polls + 1, first_polled = 1, "

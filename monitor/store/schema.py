@@ -80,6 +80,12 @@ MIGRATIONS = [
     CREATE INDEX stories_last ON stories (last_at);
     ALTER TABLE alerts ADD COLUMN mentions TEXT NOT NULL DEFAULT '';
     """,
+    # 5: which parser a feed has earned (feeds/parser.py): '' never checked, 'fast', 'slow';
+    # parser_since counts parses since the last check of both parsers against each other
+    """
+    ALTER TABLE feeds ADD COLUMN parser TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feeds ADD COLUMN parser_since INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
