@@ -35,7 +35,7 @@ from .parse import parse_feed
 
 RECHECK_EVERY = 20
 RETRY_SLOW_EVERY = 50
-INLINE_BELOW = 32  # a cycle of fewer feeds parses in the calling process (no pool start)
+INLINE_BELOW = 16  # a cycle of fewer feeds parses in the calling process (no pool start)
 
 K = TypeVar("K")
 
@@ -109,6 +109,13 @@ def _difference(fast: ParsedFeed, slow: ParsedFeed) -> str:
     return ""
 
 
+def _run(job: ParseJob) -> Parsed | BaseException:
+    try:
+        return parse_job(job)
+    except Exception as exc:
+        return exc
+
+
 def default_workers() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return min(4, cores or 1) if (cores or 1) > 1 else 0
@@ -128,16 +135,13 @@ class Parser:
         self, jobs: Iterable[tuple[K, ParseJob]], *, expected: int = 0
     ) -> Iterator[tuple[K, Parsed | BaseException]]:
         """Each job's result (or the exception it raised), in the order they complete.
-        ``expected``: about how many jobs will come; few are parsed here, inline."""
-        if self.workers == 0 or expected < INLINE_BELOW:
-            for key, job in jobs:
-                try:
-                    yield key, parse_job(job)
-                except Exception as exc:
-                    yield key, exc
-            return
-        pool = self._start()
-        window = 2 * self.workers  # parsed documents waiting for the caller, at most
+
+        Documents that need feedparser go to the pool; the fast parser's, about a
+        millisecond each, are parsed here (shipping them costs about as much). With
+        no workers, or ``expected`` below INLINE_BELOW documents, everything is here.
+        """
+        inline = self.workers == 0 or expected < INLINE_BELOW
+        window = 2 * max(1, self.workers)  # parsed documents waiting for the caller, at most
         running: dict[Future[Parsed], K] = {}
         source = iter(jobs)
         more = True
@@ -148,9 +152,12 @@ class Parser:
                 except StopIteration:
                     more = False
                     break
-                running[pool.submit(parse_job, job)] = key
+                if inline or mode(job.state) == "fast":
+                    yield key, _run(job)
+                else:
+                    running[self._start().submit(parse_job, job)] = key
             if not running:
-                break
+                continue
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 key = running.pop(future)
@@ -162,7 +169,9 @@ class Parser:
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__, "fastfeedparser"])
+            # "__main__": the forkserver imports the main module once, so that each
+            # worker does not import it again (for `monitor`, the CLI)
+            context.set_forkserver_preload(["__main__", __name__, "fastfeedparser"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._pool
 
