@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
-import structlog
-
 
 def configure(*, json: bool | None = None, level: str = "INFO") -> None:
+    import structlog  # here: the commands that never log do not pay for it
+
     if json is None:
         json = not sys.stderr.isatty()
     processors: list[structlog.typing.Processor] = [
