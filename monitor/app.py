@@ -132,6 +132,7 @@ class Monitor:
         return cls(settings, store, ruleset, sender, secrets=secrets)
 
     def close(self) -> None:
+        self.pipeline.parser.close()
         self.fetcher.close()
         self.sender.close()
         self.store.close()

@@ -105,6 +105,18 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class ParserState:
+    """Which parser a feed has earned (``feeds/parser.py``): "" never checked, "fast"
+    (both parsers agreed at the last check) or "slow"; ``since``: parses since then."""
+
+    parser: str = ""
+    since: int = 0
+
+
+UNCHECKED = ParserState()  # a feed no parser has read yet
+
+
+@dataclass(frozen=True, slots=True)
 class TermHit:
     """Where a rule term matched: field, character span, and the text there."""
 

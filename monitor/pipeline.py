@@ -3,14 +3,13 @@
     fetch → parse → new? → match → store      per feed, as each fetch completes
     group → route → store                      once per cycle, over every feed's new alerts
 
-Fetching runs in a thread pool (network-bound). Everything a feed's entries go
-through after that is guarded as one step: whatever fails, of whatever kind, is
-recorded on that feed with a growing back-off and never stops the other feeds.
-A cycle's new alerts wait in the outbox (state ``new``) until every feed of the
-cycle is in; then they are grouped into stories and routed as one batch, so the
-result never depends on which feed answered first. Alerts a crash left ``new``
-are picked up by the next cycle. When a feed is polled next is ``schedule.py``'s
-answer, given the user's interval and what the publisher asked.
+Fetching runs in a thread pool (network-bound); parsing in a small process pool
+(``feeds/parser.py``), fed bytes as fetches complete, so both cores work. Everything
+a feed's entries go through is guarded as one step: whatever fails, of whatever
+kind, is recorded on that feed with a growing back-off and never stops the other
+feeds. The cycle's batch is grouped and routed in ``batch.py``. When a feed is
+polled next is ``schedule.py``'s answer, given the user's interval and what the
+publisher asked.
 """
 
 from __future__ import annotations
@@ -18,15 +17,14 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import structlog
 
 from . import schedule
-from .alerts import Alert, Grouping
+from .batch import Batch, at
 from .config import FeedConfig, Settings
 from .errors import (
     FetchTimeout,
@@ -38,16 +36,13 @@ from .errors import (
     TransportError,
 )
 from .feeds.fetch import Fetcher
-from .feeds.parse import parse_feed
-from .models import Candidate, Entry, FetchResult, Validators
-from .route import KnownStory, Placement, route
+from .feeds.parser import Parsed, ParseJob, Parser
+from .models import Candidate, Entry, FetchResult, ParserState, Validators
 from .rules import Engine
 from .store import FeedState, PollRecord, PollResult, Scheduled, Store
-from .store.regroup import CHANGED as REGROUPED
-from .stories import Grouper, Report, load_aliases
+from .stories import Grouper
 
 log = structlog.get_logger("poll")
-WARM_ENTRIES = 20_000  # recent entries counted for word rarity when grouping starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +85,11 @@ class Pipeline:
     clock: Callable[[], float] = time.time
     on_stored: Callable[[str, PollResult], None] | None = None  # ops checks (GUID churn)
     jitter: Callable[[], float] = random.random  # spreads polls due together (schedule.py)
-    _grouper: Grouper | None = None
-    _regrouped: str | None = None  # the database's mark of the last manual regrouping
+    parser: Parser = field(default_factory=Parser)  # bytes → entries, in worker processes
+    batch: Batch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batch = Batch(self.settings, self.store, lambda: self.clock())
 
     def poll(
         self,
@@ -101,12 +99,14 @@ class Pipeline:
         progress: Callable[[FeedOutcome], None] | None = None,
     ) -> CycleReport:
         report = CycleReport()
-        if self._grouper is not None:
-            if self.store.meta.get(REGROUPED) != self._regrouped:
-                self._grouper = None  # a person split or merged stories: start from the database
-            else:  # forget what left the window before counting more
-                self._grouper.expire(self.clock())
+        self.batch.start_cycle()
         states = {s.name: s for s in self.store.feeds.states()}
+
+        def done(outcome: FeedOutcome) -> None:
+            report.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+
         workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
         with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
             futures: dict[Future[FetchResult], FeedConfig] = {}
@@ -118,44 +118,74 @@ class Pipeline:
                     else Validators()
                 )
                 futures[pool.submit(self.fetcher.fetch, feed.url, known)] = feed
-            for future in as_completed(futures):
-                if stop():
-                    # leave the rest unrecorded: they stay due and are polled next time
-                    for f in futures:
-                        f.cancel()
-                    break
-                feed = futures[future]
-                outcome = self._feed(feed, states.get(feed.name), future)
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-        report.routed = self.group_and_route(report)
+
+            def bodies() -> Iterator[tuple[tuple[FeedConfig, FetchResult], ParseJob]]:
+                """Fetches as they complete; unchanged and failed feeds are done here."""
+                for future in as_completed(futures):
+                    if stop():
+                        # leave the rest unrecorded: they stay due and are polled next time
+                        for f in futures:
+                            f.cancel()
+                        return
+                    feed = futures[future]
+                    fetched = self._fetched(feed, states.get(feed.name), future)
+                    if isinstance(fetched, FeedOutcome):
+                        done(fetched)
+                    else:
+                        yield (feed, fetched), self._job(feed, states.get(feed.name), fetched)
+
+            for (feed, result), parsed in self.parser.map(bodies(), expected=len(feeds)):
+                done(self._parsed(feed, states.get(feed.name), result, parsed))
+        routed = self.batch.group_and_route()
+        report.routed, report.created, report.joins = routed.states, routed.created, routed.joins
         return report
 
     # -- per feed ---------------------------------------------------------------------
 
-    def _feed(
+    def _fetched(
         self, feed: FeedConfig, state: FeedState | None, future: Future[FetchResult]
-    ) -> FeedOutcome:
+    ) -> FetchResult | FeedOutcome:
+        """The fetch's body to parse, or the feed's outcome when there is none."""
         now = self.clock()
         policy = self.settings.policy(feed)
         try:
             result = future.result()
-            if result.body is None:
-                known = state.publisher_interval if state else None
-                plan = self._plan(feed.name, policy, result, known, now)
-                self.store.feeds.record_unchanged(feed.name, now, plan, result.validators)
-                log.debug("feed.unchanged", feed=feed.name, how=result.status)
-                return FeedOutcome(
-                    feed.name, result.status, seconds=result.elapsed, size=result.size
-                )
-            return self._store(feed, state, result, now, policy)
-        except MonitorError as exc:
+            if result.body is not None:
+                return result
+            known = state.publisher_interval if state else None
+            plan = self._plan(feed.name, policy, result, known, now)
+            self.store.feeds.record_unchanged(feed.name, now, plan, result.validators)
+            log.debug("feed.unchanged", feed=feed.name, how=result.status)
+            return FeedOutcome(feed.name, result.status, seconds=result.elapsed, size=result.size)
+        except Exception as exc:
             return self._failed(feed, state, now, policy.base, exc)
-        except Exception as exc:  # a bug must not stop the other feeds; record it loudly
-            log.exception("feed.bug", feed=feed.name)
-            error = MonitorError(f"internal error: {exc.__class__.__name__}: {exc}")
-            return self._failed(feed, state, now, policy.base, error)
+
+    def _job(self, feed: FeedConfig, state: FeedState | None, result: FetchResult) -> ParseJob:
+        assert result.body is not None
+        return ParseJob(
+            feed=feed.name,
+            body=result.body,
+            now=self.clock(),
+            base_url=result.url if result.url.startswith("http") else "",
+            content_type=result.content_type,
+            state=state.parser if state else ParserState(),
+        )
+
+    def _parsed(
+        self,
+        feed: FeedConfig,
+        state: FeedState | None,
+        result: FetchResult,
+        parsed: Parsed | BaseException,
+    ) -> FeedOutcome:
+        now = self.clock()
+        policy = self.settings.policy(feed)
+        try:
+            if isinstance(parsed, BaseException):
+                raise parsed
+            return self._store(feed, state, result, parsed, now, policy)
+        except Exception as exc:
+            return self._failed(feed, state, now, policy.base, exc)
 
     def _plan(
         self,
@@ -180,27 +210,25 @@ class Pipeline:
         feed: FeedConfig,
         state: FeedState | None,
         result: FetchResult,
+        outcome: Parsed,
         now: float,
         policy: schedule.Policy,
     ) -> FeedOutcome:
-        assert result.body is not None
-        parsed = parse_feed(
-            result.body,
-            feed_name=feed.name,
-            base_url=result.url if result.url.startswith("http") else "",
-            content_type=result.content_type,
-            now=datetime.fromtimestamp(now, tz=UTC),
-        )
+        parsed = outcome.feed
+        if outcome.refused:
+            log.debug("feed.parser", feed=feed.name, parser="feedparser", why=outcome.refused)
         known = self.store.entries.known(feed.name, (e.key for e in parsed.entries))
         new = list({e.key: e for e in parsed.entries if e.key not in known}.values())
         first_poll = state is None or not state.first_polled
         candidates = self._match(feed, new, now, first_poll)
         week_ago = now - schedule.WEEK
-        arriving = sum(1 for e in new if _at(e, now) >= week_ago)
+        arriving = sum(1 for e in new if at(e, now) >= week_ago)
         plan = self._plan(feed.name, policy, result, parsed.publisher_interval, now, arriving)
         # built (from the database) before this poll's entries are written, so that
         # they are counted once, below, and not also by the warm-up
-        grouper = self.grouper() if new and self.settings.stories.enabled else None
+        grouping = bool(new) and self.settings.stories.enabled
+        if grouping:
+            self.batch.grouper()
         stored = self.store.record_poll(
             PollRecord(
                 feed=feed.name,
@@ -211,11 +239,11 @@ class Pipeline:
                 candidates=candidates,
                 channel=self.settings.slack.channel,
                 plan=plan,
+                parser=outcome.state,
             )
         )
-        if grouper is not None and stored.fresh:
-            window = self.settings.stories.window.total_seconds()
-            grouper.observe(i.entry for i in stored.fresh if _at(i.entry, now) >= now - window)
+        if grouping and stored.fresh:
+            self.batch.observe([i.entry for i in stored.fresh], now)
         if self.on_stored is not None:
             self.on_stored(feed.name, stored)
         if parsed.warning:
@@ -227,6 +255,7 @@ class Pipeline:
             new=len(stored.fresh),
             alerts=len(stored.alerts),
             first_poll=first_poll,
+            parser=outcome.by,
             next_poll_in=round(plan.next_poll - now, 1),
             interval=plan.why,
         )
@@ -264,8 +293,13 @@ class Pipeline:
         state: FeedState | None,
         now: float,
         interval: float,
-        exc: MonitorError,
+        exc: BaseException,
     ) -> FeedOutcome:
+        """Whatever failed for this feed (fetch, parse, match, database; a bug too, said
+        loudly) is recorded on it with a growing back-off; the other feeds go on."""
+        if not isinstance(exc, MonitorError):
+            log.error("feed.bug", feed=feed.name, exc_info=exc)
+            exc = MonitorError(f"internal error: {exc.__class__.__name__}: {exc}")
         errors = (state.error_count if state else 0) + 1
         cap = self.settings.fetch.max_backoff.total_seconds()
         delay = min(cap, interval * 2 ** min(errors - 1, 16))
@@ -287,75 +321,16 @@ class Pipeline:
             seconds=getattr(exc, "elapsed", 0.0),
         )
 
-    # -- per cycle ----------------------------------------------------------------------
+    # -- the batch, for the callers that drive it --------------------------------------
 
-    def group_and_route(self, report: CycleReport | None = None) -> Counter[str]:
-        """Group and route every alert still ``new``: this cycle's, and any a crash left.
-        ``report`` learns what was created and how many joined a story."""
-        alerts = self.store.outbox.ungrouped()
-        if not alerts:
-            return Counter()
-        now = self.clock()
-        placements = self._place(alerts, now)
-        if report is not None:
-            report.created = Counter((a.severity.label, a.rule_id) for a in alerts)
-            report.joins = sum(1 for p in placements if p.joined)
-        keys = {p.story for p in placements if p.joined and p.story}
-        known = {}
-        for key, story in self.store.stories.by_keys(keys).items():
-            has_message = self.store.outbox.story_root(story.id) is not None
-            known[key] = KnownStory(story.id, story.severity, has_message)
-        plan = route(
-            placements,
-            self.settings.slack,
-            feed_channels={f.name: f.channel for f in self.settings.feeds},
-            mutes=self.store.mutes.active(now),
-            known=known,
-        )
-        self.store.record_routes(plan.routes, plan.summaries, now)
-        routed = Counter(r.state.value for _, r in plan.routes)
-        log.info("cycle.routed", alerts=len(alerts), **dict(routed))
-        return routed
-
-    def _place(self, alerts: Sequence[Alert], now: float) -> list[Placement]:
-        if not self.settings.stories.enabled:
-            return [Placement(a) for a in alerts]
-        reports = []
-        for a in alerts:
-            entry = self.store.entries.get(a.entry_id) if a.entry_id is not None else None
-            if entry is not None:
-                reports.append(Report(str(a.entry_id), entry, _at(entry, a.created_at)))
-        decisions = {d.key: d for d in self.grouper().assign(reports)}
-        out = []
-        for a in alerts:
-            d = decisions.get(str(a.entry_id))
-            if d is None:
-                out.append(Placement(a, story=f"a{a.id}"))
-                continue
-            grouping = Grouping(d.score, d.shared) if d.joined else None
-            out.append(Placement(a, story=d.story, joined=d.joined, grouping=grouping))
-        return out
+    def group_and_route(self) -> Counter[str]:
+        return self.batch.group_and_route().states
 
     def grouper(self) -> Grouper:
-        """Built from the database on first use, so a cycle in which nothing new
-        arrives never pays for it, and a restart groups with earlier alerts."""
-        if self._grouper is None:
-            cfg = self.settings.stories
-            window, now = cfg.window.total_seconds(), self.clock()
-            grouper = Grouper(
-                window=window, threshold=cfg.threshold, aliases=load_aliases(self.settings.rules)
-            )
-            self._regrouped = self.store.meta.get(REGROUPED)
-            grouper.expire(now)  # before observing: undated items count from now
-            grouper.observe(self.store.entries.recent(now - window, WARM_ENTRIES))
-            for entry_id, story, entry, at in self.store.stories.reports_since(now - window):
-                grouper.remember(Report(str(entry_id), entry, at), story)
-            self._grouper = grouper
-        return self._grouper
+        return self.batch.grouper()
 
     def expire(self, now: float) -> None:
-        if self._grouper is not None:
-            self._grouper.expire(now)
+        self.batch.expire(now)
 
 
 def error_kind(exc: MonitorError) -> str:
@@ -370,7 +345,3 @@ def error_kind(exc: MonitorError) -> str:
         (StoreError, "database"),
     ]
     return next((name for cls, name in kinds if isinstance(exc, cls)), "internal")
-
-
-def _at(entry: Entry, default: float) -> float:
-    return entry.published.timestamp() if entry.published else default

@@ -20,6 +20,8 @@ import click
 from .. import __version__
 from ..logs import configure
 
+QUIET = frozenset({"health", "status"})  # commands that print, never log: they start faster
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
@@ -30,8 +32,11 @@ from ..logs import configure
     help="Log lines on stderr: readable on a terminal, JSON otherwise [auto].",
 )
 @click.option("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR.")
-def main(log_format: str, log_level: str) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_format: str, log_level: str) -> None:
     """Security-news alerts: poll feeds, match rules, alert Slack once per story."""
+    if ctx.invoked_subcommand in QUIET:
+        return  # they never log: no need to import and set up structlog
     configure(json=None if log_format == "auto" else log_format == "json", level=log_level)
 
 

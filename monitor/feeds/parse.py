@@ -65,7 +65,7 @@ def parse_feed(
         raise ParseError(f"the document is {what}")
     feed_link = str(doc.feed.get("link") or "")
     base = base_url if base_url.startswith(("http://", "https://")) else feed_link
-    entries = tuple(_entries(doc.entries, feed_name, base, now))
+    entries = tuple(entries_of(doc.entries, feed_name, base, now))
     warning = ""
     if doc.get("bozo"):
         bozo = doc.get("bozo_exception")
@@ -97,7 +97,9 @@ def publisher_interval(feed: Any) -> float | None:
     return max(asks) if asks else None
 
 
-def _entries(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> Iterable[Entry]:
+def entries_of(raw: Iterable[Any], feed_name: str, base: str, now: datetime) -> Iterable[Entry]:
+    """Entries from items shaped like feedparser's (a FeedParserDict, or a plain dict
+    with the same keys: see ``fast.py``), one way whichever parser read them."""
     seen_guids: set[str] = set()
     for item in raw:
         try:

@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..models import Entry, TermHit
 from .terms import HAS_CJK, TOKEN_RE, Atom
@@ -67,7 +68,8 @@ class Scanner:
         self._prefixes: dict[str, list[int]] = defaultdict(list)
         self._case: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
         self._cjk: list[tuple[int, str]] = []
-        self._regex: list[tuple[int, re.Pattern[str], str, bool]] = []
+        # (atom, pattern, strings one of which a match needs (may be empty), ignore case)
+        self._regex: list[tuple[int, re.Pattern[str], tuple[str, ...], bool]] = []
         for i, atom in enumerate(self.atoms):
             self._index(i, atom)
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
@@ -87,9 +89,9 @@ class Scanner:
         elif atom.kind == "cjk":
             self._cjk.append((i, atom.key[0]))
         elif atom.kind == "regex":
-            ignore_case = bool(atom.flags & re.IGNORECASE)
-            literal = required_literal(atom.key[0])
-            gate = literal.lower() if ignore_case else literal
+            ignore_case = _ignores_case(atom.key[0], atom.flags)
+            needed = required_literals(atom.key[0])
+            gate = tuple(n.lower() for n in needed) if ignore_case else needed
             self._regex.append((i, re.compile(atom.key[0], atom.flags), gate, ignore_case))
 
     def scan(self, entry: Entry, fields: Iterable[str]) -> Hits:
@@ -140,8 +142,10 @@ class Scanner:
                 if pos >= 0:
                     add(atom, fld, _token_at(matches, pos), pos, pos + len(needle))
         for atom, pattern, gate, ignore_case in self._regex:
-            if gate and gate not in (low_text if ignore_case else text):
-                continue
+            if gate:
+                haystack = low_text if ignore_case else text
+                if not any(g in haystack for g in gate):
+                    continue
             hit = pattern.search(text)
             if hit:
                 add(atom, fld, _token_at(matches, hit.start()), hit.start(), hit.end())
@@ -153,21 +157,73 @@ def required_literal(pattern: str) -> str:
     Only top-level literals count: anything inside a group, a repeat or an
     alternation may be skipped by some match.
     """
+    needed = required_literals(pattern)
+    return needed[0] if len(needed) == 1 else ""
+
+
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Strings of which every match contains at least one, or () when none is known.
+
+    Looks inside groups, repeats of at least one, and alternations, so that
+    ``(?:lockbit|blackcat)\\b`` gives ``("blackcat", "lockbit")``. Of the choices
+    (one per place in the pattern) it keeps the one whose shortest string is longest.
+    """
     if _sre_parse is None:
-        return ""
+        return ()
     try:
         parsed = _sre_parse.parse(pattern)
     except Exception:  # the pattern compiled already; be safe anyway
-        return ""
-    best, run = "", ""
-    literal = _sre_parse.LITERAL
-    for op, arg in parsed:
-        if op is literal:
+        return ()
+    found = _needed(list(parsed))
+    if not found or min(len(s) for s in found) < 2:
+        return ()
+    return tuple(sorted(found, key=lambda s: (-len(s), s)))
+
+
+def _needed(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    """For a sequence of regex items: a set of strings one of which every match holds."""
+    best: frozenset[str] | None = None
+
+    def better(cand: frozenset[str] | None) -> None:
+        nonlocal best
+        # the longest shortest string; on a tie, fewer strings to look for
+        if cand and (best is None or _rank(cand) > _rank(best)):
+            best = cand
+
+    run = ""
+    for op, arg in items:
+        if op is _sre_parse.LITERAL:
             run += chr(arg)
             continue
-        best, run = max(best, run, key=len), ""
-    best = max(best, run, key=len)
-    return best if len(best) >= 2 else ""
+        better(frozenset({run}) if run else None)
+        run = ""
+        if op is _sre_parse.SUBPATTERN:
+            better(_needed(list(arg[-1])))
+        elif op in (_sre_parse.MAX_REPEAT, _sre_parse.MIN_REPEAT) and arg[0] >= 1:
+            better(_needed(list(arg[2])))
+        elif op is _sre_parse.BRANCH:
+            alternatives = [_needed(list(branch)) for branch in arg[1]]
+            if all(alternatives):
+                better(frozenset().union(*alternatives))  # type: ignore[arg-type]
+    better(frozenset({run}) if run else None)
+    return best
+
+
+def _rank(strings: frozenset[str]) -> tuple[int, int]:
+    return min(map(len, strings)), -len(strings)
+
+
+def _ignores_case(pattern: str, flags: int) -> bool:
+    """True when any part of the pattern matches regardless of case, ``(?i:…)`` too:
+    then the pre-check compares lowercased text (a wrong guess only costs a search)."""
+    if flags & re.IGNORECASE:
+        return True
+    try:
+        if re.compile(pattern, flags).flags & re.IGNORECASE:
+            return True
+    except re.error:
+        return True
+    return re.search(r"\(\?[aLmsux-]*i", pattern) is not None
 
 
 def _seq_match(lows: list[str], idx: int, key: tuple[str, ...], prefix_last: bool) -> bool:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..alerts import Alert, AlertKind, AlertPayload, Route, Summary
 from ..alerts import Marks as MarksRow
-from ..models import Candidate, Entry, Severity, Validators
+from ..models import Candidate, Entry, ParserState, Severity, Validators
 from . import regroup
 from .db import Database
 from .entries import Entries, Inserted
@@ -52,6 +52,7 @@ class PollRecord:
     candidates: Sequence[Candidate] = ()  # those of them that may alert
     channel: str = ""  # where alerts go until routing decides
     plan: Scheduled | None = None  # the next poll as scheduled, with its reason
+    parser: ParserState | None = None  # which parser the feed has earned, if it changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class Store:
                 len(fresh),
                 arrivals,
                 rec.plan,
+                rec.parser,
             )
         return PollResult(fresh, alerts)
 

@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ..errors import StoreError
 from .schema import migrate
 
@@ -54,15 +52,24 @@ class Database:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
             self.conn = conn
-            # sqlite-utils for the chores it does well (WAL, upserts of small tables);
-            # the hot paths (a poll's entries, the outbox) are plain SQL
-            self.utils = sqlite_utils.Database(conn)
+            self._utils: Any = None
             conn.execute("PRAGMA busy_timeout = 30000")
-            if not memory:
-                self.utils.enable_wal()
+            if not memory and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             migrate(self)
+
+    @property
+    def utils(self) -> Any:
+        """sqlite-utils, for the chores it does well (upserts of small tables); the hot
+        paths (a poll's entries, the outbox) are plain SQL. Imported on first use, so
+        that `monitor health` and `status` start without it."""
+        if self._utils is None:
+            import sqlite_utils
+
+            self._utils = sqlite_utils.Database(self.conn)
+        return self._utils
 
     def close(self) -> None:
         self.conn.close()

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Validators
+from ..models import UNCHECKED, ParserState, Validators
 from .db import Database
 
 
@@ -28,12 +28,13 @@ class FeedState:
     publisher_interval: float | None = None  # what the last document asked (ttl, sy:)
     poll_interval: float | None = None  # the interval last chosen (schedule.py)
     interval_why: str | None = None
+    parser: ParserState = UNCHECKED
 
 
 _COLUMNS = (
     "name, url, next_poll_at, etag, last_modified, content_hash, error_count, "
     "first_polled, last_poll_at, last_ok_at, last_error, polls, publisher_interval, "
-    "poll_interval, interval_why"
+    "poll_interval, interval_why, parser, parser_since"
 )
 
 
@@ -52,7 +53,10 @@ def _state(row: Sequence[Any]) -> FeedState:
         ok,
         error,
         polls,
-        *row[12:],
+        row[12],
+        row[13],
+        row[14],
+        ParserState(row[15], row[16]),
     )
 
 
@@ -91,7 +95,7 @@ class Feeds:
                     conn.execute(
                         "UPDATE feeds SET url = ?, etag = NULL, last_modified = NULL, "
                         "content_hash = NULL, next_poll_at = ?, error_count = 0, "
-                        "publisher_interval = NULL WHERE name = ?",
+                        "publisher_interval = NULL, parser = '', parser_since = 0 WHERE name = ?",
                         (url, now, name),
                     )
 
@@ -152,9 +156,15 @@ class Feeds:
         fresh: int,
         arrivals: int,
         plan: Scheduled | None = None,
+        parser: ParserState | None = None,
     ) -> None:
         """Inside the poll's transaction: the feed answered and its entries are stored."""
         plan = plan or Scheduled(next_poll)
+        if parser is not None:
+            conn.execute(
+                "UPDATE feeds SET parser = ?, parser_since = ? WHERE name = ?",
+                (parser.parser, parser.since, name),
+            )
         conn.execute(
             "UPDATE feeds SET last_poll_at = ?, last_ok_at = ?, next_poll_at = ?, "
             "error_count = 0, last_error = NULL, polls = polls + 1, first_polled = 1, "

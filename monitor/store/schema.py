@@ -112,6 +112,12 @@ MIGRATIONS = [
     );
     CREATE INDEX noise_at ON noise (at);
     """,
+    # 7: which parser a feed has earned (feeds/parser.py): '' never checked, 'fast', 'slow';
+    # parser_since counts parses since the last check of both parsers against each other
+    """
+    ALTER TABLE feeds ADD COLUMN parser TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feeds ADD COLUMN parser_since INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
