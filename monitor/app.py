@@ -91,7 +91,10 @@ class Monitor:
             connect_timeout=f.connect_timeout.total_seconds(),
             max_bytes=f.max_bytes,
             user_agent=f.user_agent,
-            pool_size=f.concurrency,
+            concurrency=f.concurrency,
+            per_host=f.per_host,
+            max_redirects=f.max_redirects,
+            allow_private=f.allow_private,
         )
         self.ops = Ops(self.store, self.settings, self.clock)
         self.pipeline = Pipeline(

@@ -3,7 +3,10 @@
     fetch → parse → new? → match → store      per feed, as each fetch completes
     group → route → store                      once per cycle, over every feed's new alerts
 
-Fetching runs in a thread pool (network-bound). Everything a feed's entries go
+Fetches run at once on the fetcher's event loop (``feeds/fetch.py``: many in
+flight, a few per host); each outcome is handed to this thread as it completes and
+taken through the rest here, one at a time, before the next is asked for, so only
+a bounded number of fetched bodies ever wait. Everything a feed's entries go
 through after that is guarded as one step: whatever fails, of whatever kind, is
 recorded on that feed with a growing back-off and never stops the other feeds.
 A cycle's new alerts wait in the outbox (state ``new``) until every feed of the
@@ -17,7 +20,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -83,40 +85,28 @@ class Pipeline:
     ) -> CycleReport:
         report = CycleReport()
         states = {s.name: s for s in self.store.feeds.states()}
-        workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-            futures: dict[Future[FetchResult], FeedConfig] = {}
-            for feed in feeds:
-                state = states.get(feed.name)
-                known = (
-                    Validators(state.etag, state.last_modified, state.content_hash)
-                    if state
-                    else Validators()
-                )
-                futures[pool.submit(self.fetcher.fetch, feed.url, known)] = feed
-            for future in as_completed(futures):
-                if stop():
-                    # leave the rest unrecorded: they stay due and are polled next time
-                    for f in futures:
-                        f.cancel()
-                    break
-                feed = futures[future]
-                outcome = self._feed(feed, states.get(feed.name), future)
-                report.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
+        jobs = [(feed, feed.url, _validators(states.get(feed.name))) for feed in feeds]
+        # once stop() is true no new fetch starts; those in flight are still recorded,
+        # the others stay due and are polled next time
+        for feed, fetched in self.fetcher.fetch_all(jobs, stop=stop):
+            outcome = self._feed(feed, states.get(feed.name), fetched)
+            report.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
         report.routed = self.group_and_route()
         return report
 
     # -- per feed ---------------------------------------------------------------------
 
     def _feed(
-        self, feed: FeedConfig, state: FeedState | None, future: Future[FetchResult]
+        self, feed: FeedConfig, state: FeedState | None, fetched: FetchResult | Exception
     ) -> FeedOutcome:
         now = self.clock()
         interval = self.settings.interval(feed).total_seconds()
         try:
-            result = future.result()
+            if isinstance(fetched, Exception):
+                raise fetched
+            result = fetched
             if result.body is None:
                 self.store.feeds.record_unchanged(feed.name, now, now + interval, result.validators)
                 log.debug("feed.unchanged", feed=feed.name, how=result.status)
@@ -288,6 +278,12 @@ class Pipeline:
     def expire(self, now: float) -> None:
         if self._grouper is not None:
             self._grouper.expire(now)
+
+
+def _validators(state: FeedState | None) -> Validators:
+    if state is None:
+        return Validators()
+    return Validators(state.etag, state.last_modified, state.content_hash)
 
 
 def _at(entry: Entry, default: float) -> float:
