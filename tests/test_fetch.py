@@ -7,7 +7,7 @@ import pytest
 from monitor.errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
 from monitor.feeds.fetch import Fetcher
 from monitor.feeds.http import fresh_for
-from monitor.models import Validators
+from monitor.models import FetchResult, Validators
 from tests.conftest import NIO_A, rss
 from tests.fakes.feed_server import FeedServer
 
@@ -28,6 +28,24 @@ def test_etag_gives_304_and_no_body(feeds: FeedServer, fetcher: Fetcher) -> None
     assert second.status == "not_modified" and second.body is None
     assert feeds.requests[-1]["headers"]["if-none-match"] == first.etag
     assert "monitor/" in feeds.requests[-1]["headers"]["user-agent"]
+
+
+def test_one_connection_serves_every_fetch_of_a_host(feeds: FeedServer) -> None:
+    """Keep-alive, 304s included: an unread 304 would make httpcore drop the connection."""
+    feeds.set_feed("/a.xml", rss([NIO_A]))
+    feeds.set_feed("/b.xml", rss([NIO_A], title="b"))
+    urls = [feeds.url("/a.xml"), feeds.url("/b.xml")]
+    with Fetcher(per_host=1, allow_private=True) as fetcher:
+        known = {}
+        for url, result in fetcher.fetch_all((u, u, Validators()) for u in urls):
+            assert isinstance(result, FetchResult) and result.status == "ok"
+            known[url] = result.validators
+        for _, result in fetcher.fetch_all((u, u, known[u]) for u in urls):
+            assert isinstance(result, FetchResult) and result.status == "not_modified"
+    assert [r["status"] for r in feeds.requests] == [200, 200, 304, 304]
+    clients = [r["client"] for r in feeds.requests]
+    assert clients[0] == clients[1] and clients[2] == clients[3]  # one connection per poll
+    assert clients[1] != clients[2]  # closed when its poll ended
 
 
 def test_unchanged_body_without_etag_skips_parse(feeds: FeedServer, fetcher: Fetcher) -> None:

@@ -97,7 +97,11 @@ class Fetcher:
         crawl = Crawl(
             loop, run, self.slots, jobs, concurrency=self.concurrency, backlog=self.backlog
         )
-        return crawl.outcomes(stop)
+        try:
+            yield from crawl.outcomes(stop)
+        finally:
+            if self._http is not None:  # keep-alive would not outlive the gap to the next poll
+                self._call(self._http.close_idle()).result()
 
     def close(self) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from ..errors import FetchTimeout, HTTPStatusError, TooLarge, TransportError
 from ..models import FetchResult, Validators
 from .decode import ACCEPT_ENCODING, Body, Decoder
 from .hosts import HostSlots, host_of
-from .network import AllowPrivate, GuardedTransport, connection_pool
+from .network import AllowPrivate, GuardedTransport
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -60,11 +60,14 @@ class HttpFetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.slots = slots
-        pool = connection_pool(allow_private=allow_private, max_connections=max_connections)
+        self.transport = GuardedTransport(
+            allow_private=allow_private, per_host=slots.per_host, max_pools=max_connections
+        )
         self.client = httpx.AsyncClient(
-            transport=GuardedTransport(pool),
-            # connect is bounded on its own; every other step only by the deadline
-            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            transport=self.transport,
+            # connect is bounded on its own; every other step only by the deadline on
+            # the whole fetch (a timer per read would cost CPU and add nothing)
+            timeout=httpx.Timeout(None, connect=min(connect_timeout, timeout)),
             follow_redirects=False,
             headers={
                 "User-Agent": user_agent,
@@ -75,6 +78,9 @@ class HttpFetcher:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def close_idle(self) -> None:
+        await self.transport.close_idle()
 
     async def fetch(self, url: str, known: Validators, *, slot_taken: bool = False) -> FetchResult:
         """``slot_taken``: the caller already holds a slot for ``url``'s host."""
@@ -107,6 +113,7 @@ class HttpFetcher:
                 await _drain(resp)
                 raise _Redirect(urljoin(url, resp.headers["location"]))
             if resp.status_code == 304:
+                await _drain(resp)  # reads the end of the answer: the connection is reused
                 return FetchResult(
                     url=url,
                     status="not_modified",
@@ -149,6 +156,7 @@ class HttpFetcher:
 
 
 async def _drain(resp: httpx.Response) -> None:
+    """Read (and drop) a short answer to its end, so httpcore keeps the connection."""
     size = 0
     async for chunk in resp.aiter_raw():
         size += len(chunk)

@@ -217,6 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "headers": _lower_headers(self.headers.items()),
             "status": 0,
+            "client": f"{self.client_address[0]}:{self.client_address[1]}",
             "time": time.monotonic(),
             "wall_time": time.time(),
         }
@@ -493,7 +494,8 @@ class FeedServer:
     thread.  ``requests`` entries are dicts with keys ``path`` (request target,
     query string included), ``method``, ``headers`` (lower-case names; repeated
     headers joined with ``", "``), ``status`` (status actually sent, ``0`` if
-    none was sent: dropped, aborted, or still in flight), ``time``
+    none was sent: dropped, aborted, or still in flight), ``client`` (the
+    client's ``address:port``: one per connection, to see keep-alive), ``time``
     (:func:`time.monotonic` at arrival, for measuring intervals between
     requests) and ``wall_time`` (:func:`time.time` at arrival).
     """
