@@ -166,3 +166,14 @@ def test_the_bundled_config_and_the_test_helper_allow_what_they_use(tmp_path: Pa
     assert all("127.0.0.1" not in f.url for f in bundled.feeds)
     helper = load_settings(write_config(tmp_path, [("A", "http://127.0.0.1:1/a.xml")]))
     assert helper.fetch.allow_private is True
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", True), ("false", False), ('["10.1.2.0/24"]', [ipaddress.ip_network("10.1.2.0/24")])],
+)
+def test_allow_private_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: object
+) -> None:
+    monkeypatch.setenv("MONITOR_FETCH__ALLOW_PRIVATE", value)
+    assert load_settings(write_config(tmp_path, [])).fetch.allow_private == expected

@@ -27,25 +27,30 @@ _RAW = -zlib.MAX_WBITS
 
 class _Inflate:
     """gzip (members one after another, as RFC 1952 allows) or deflate: zlib-wrapped,
-    as the RFC says, or raw, as some servers send it."""
+    as the RFC says, or raw, as some servers send it (told apart by the first two
+    bytes, a zlib header or not)."""
 
     def __init__(self, wbits: int) -> None:
         self.wbits = wbits
-        self.started = False  # output made, so a deflate stream can no longer be re-read raw
+        # deflate: the first bytes, kept until there are two to tell the kind by
+        self.head: bytes | None = b"" if wbits == _ZLIB else None
         self.inflater = zlib.decompressobj(wbits)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        if self.head is not None:
+            self.head += data
+            if len(self.head) < 2:
+                return
+            data, self.head = self.head, None
+            if not _zlib_header(data):
+                self.wbits, self.inflater = _RAW, zlib.decompressobj(_RAW)
         while data:
             try:
                 out = self.inflater.decompress(data, PIECE)
             except zlib.error as exc:
-                if self.wbits == _ZLIB and not self.started:
-                    self.wbits, self.inflater = _RAW, zlib.decompressobj(_RAW)
-                    continue
                 raise TransportError(f"the compressed body is corrupt: {exc}") from exc
             data = self.inflater.unconsumed_tail
             if out:
-                self.started = True
                 yield out
             if self.inflater.eof:
                 data = self.inflater.unused_data
@@ -60,6 +65,11 @@ class _Inflate:
             if not out:
                 return
             yield out
+
+
+def _zlib_header(head: bytes) -> bool:
+    """RFC 1950: compression method 8 and a header that is a multiple of 31."""
+    return head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
 
 
 class Decoder:

@@ -10,8 +10,9 @@ Underneath, one event loop on a thread of its own runs every fetch as a
 coroutine over one ``httpx.AsyncClient`` (keep-alive, HTTP/2 where a server
 offers it): thousands of slow feeds cost a coroutine each, not a thread each.
 The parts: ``http.py`` (one fetch: deadline, redirects, conditional GET, cap),
-``decode.py`` (bounded decompression), ``network.py`` (connections, the address
-check), ``hosts.py`` (per-host politeness), ``crawl.py`` (many at once).
+``decode.py`` (bounded decompression), ``network.py`` (pools per host, the
+address check), ``streams.py`` (sockets over asyncio), ``hosts.py`` (per-host
+politeness), ``crawl.py`` (many at once, handed over as each completes).
 """
 
 from __future__ import annotations
