@@ -7,6 +7,7 @@ also document how each fault looks from the client side.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -19,6 +20,7 @@ import pytest
 try:
     from tests.fakes.feed_server import (
         DEFAULT_FEED,
+        TLS_CERT,
         TLS_RECORD_HEAD,
         FeedServer,
         Tarpit,
@@ -28,6 +30,7 @@ try:
 except ModuleNotFoundError:  # pytest run with only tests/ on sys.path
     from fakes.feed_server import (  # type: ignore[no-redef,import-not-found,unused-ignore]
         DEFAULT_FEED,
+        TLS_CERT,
         TLS_RECORD_HEAD,
         FeedServer,
         Tarpit,
@@ -415,6 +418,18 @@ def test_tarpit_says_nothing_or_drips() -> None:
             while len(got) < 8:
                 got += sock.recv(8)
         assert got.startswith(TLS_RECORD_HEAD) and drip.url("https").startswith("https://")
+
+
+@pytest.mark.parametrize("http2", [False, True])
+def test_tls_and_http2(http2: bool) -> None:
+    trust = ssl.create_default_context(cafile=str(TLS_CERT))
+    with FeedServer(http2=http2, tls=True) as srv, httpx.Client(verify=trust, http2=True) as c:
+        srv.set_feed("/a", RSS_V1)
+        assert srv.base_url.startswith("https://127.0.0.1:")
+        r = c.get(srv.url("/a"))
+        assert r.content == RSS_V1 and r.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+        assert c.get(srv.url("/a"), headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+        assert c.get(srv.url("/nope")).status_code == 404
 
 
 def test_guess_feed_content_type() -> None:

@@ -24,6 +24,11 @@ Typical use::
         srv.set_drip_head("/dh", interval=0.05)            # status line + headers byte by byte
         srv.set_bomb("/bomb", 2**30, encoding="gzip")      # 1 GiB of zeros, ~1 MB gzipped
 
+    with FeedServer(tls=True) as srv:                      # https://127.0.0.1:PORT
+        ...                                                # trust it: SSL_CERT_FILE=TLS_CERT
+    with FeedServer(http2=True) as srv:                    # HTTP/2 offered over TLS (ALPN)
+        ...
+
         r = httpx.get(srv.url("/rss"))
         assert srv.count("/rss") == 1
         assert srv.requests[-1]["headers"].get("if-none-match") is None
@@ -59,6 +64,7 @@ import math
 import random
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -76,11 +82,14 @@ __all__ = [
     "DEFAULT_FEED",
     "DEFAULT_HTML",
     "RSS_CONTENT_TYPE",
+    "TLS_CERT",
+    "TLS_RECORD_HEAD",
     "XML_CONTENT_TYPE",
     "FeedServer",
     "Tarpit",
     "guess_feed_content_type",
     "serve_directory",
+    "tls_context",
 ]
 
 RSS_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
@@ -198,6 +207,18 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 10.0
 
     _entry: dict[str, Any]
+
+    def handle(self) -> None:
+        sock = self.connection
+        if isinstance(sock, ssl.SSLSocket):
+            try:
+                sock.do_handshake()
+            except (OSError, ssl.SSLError):
+                return
+            if sock.selected_alpn_protocol() == "h2":
+                _serve_h2(self)
+                return
+        super().handle()
 
     # -- dispatch ---------------------------------------------------------
 
@@ -382,6 +403,82 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class _H2Headers(dict[str, str]):
+    """Request headers of an HTTP/2 stream (lower-case names), looked up any case."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+def _serve_h2(handler: _Handler) -> None:
+    """HTTP/2 over one TLS connection (``FeedServer(tls=True, http2=True)``), with the
+    ``h2`` library (imported here only: the rest of the module stays stdlib-only).
+    Streams are answered one after another, as each request arrives. Only ``feed``
+    (with 304s) and ``status`` behaviours, bodies up to 64 KiB; others answer 501."""
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import ConnectionTerminated, RequestReceived
+
+    fs, sock = handler.server.feed_server, handler.connection
+    client = f"{handler.client_address[0]}:{handler.client_address[1]}"
+    conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    while not fs._stopping.is_set():
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        for event in conn.receive_data(data):
+            if isinstance(event, ConnectionTerminated):
+                return
+            if not isinstance(event, RequestReceived):
+                continue
+            headers = _H2Headers((str(k), str(v)) for k, v in event.headers or ())
+            entry: dict[str, Any] = {
+                "path": headers[":path"],
+                "method": headers[":method"],
+                "headers": {k: v for k, v in headers.items() if not k.startswith(":")},
+                "status": 0,
+                "client": client,
+                "http_version": "HTTP/2",
+                "time": time.monotonic(),
+                "wall_time": time.time(),
+            }
+            route = fs._record_and_lookup(entry["path"], entry)
+            fs._in_flight(+1)
+            try:
+                status, extra, body = _h2_answer(route, headers)
+            finally:
+                fs._in_flight(-1)
+            entry["status"] = status
+            sent = [(":status", str(status)), ("content-length", str(len(body))), *extra]
+            conn.send_headers(event.stream_id, sent, end_stream=not body)
+            for start in range(0, len(body), 16384):
+                last = start + 16384 >= len(body)
+                conn.send_data(event.stream_id, body[start : start + 16384], end_stream=last)
+        sock.sendall(conn.data_to_send())
+
+
+def _h2_answer(route: _Route | None, headers: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    if route is None:
+        return 404, [("content-type", "text/plain")], b"not found\n"
+    extra = [(k.lower(), v) for k, v in route.headers]
+    if route.content_type:
+        extra.append(("content-type", route.content_type))
+    if route.kind == "feed":
+        extra += [("etag", route.etag)] if route.etag else []
+        extra += [("last-modified", route.last_modified)] if route.last_modified else []
+        if _not_modified(headers, route):
+            return 304, [(k, v) for k, v in extra if k != "content-type"], b""
+        return 200, extra, route.body[:65535]
+    if route.kind in ("status", "garbage"):
+        return route.status, extra, route.body[:65535]
+    return 501, [("content-type", "text/plain")], b"not served over HTTP/2 by this fake\n"
+
+
 def _lower_headers(items: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in items:
@@ -500,9 +597,13 @@ class FeedServer:
     requests) and ``wall_time`` (:func:`time.time` at arrival).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, http2: bool = False
+    ) -> None:
         self._host = host
         self._port = port
+        self._tls = tls or http2
+        self._http2 = http2
         self._lock = threading.Lock()
         self._state = _State()
         self._stopping = threading.Event()
@@ -518,6 +619,12 @@ class FeedServer:
         self._stopping.clear()
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.feed_server = self
+        if self._tls:
+            # the handshake happens in the handler's thread, on its first read, so a
+            # client that never finishes one cannot block the accepting thread
+            httpd.socket = tls_context(self._http2).wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -554,10 +661,12 @@ class FeedServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (only valid once started)."""
+        """``http://127.0.0.1:PORT`` (``https://`` with ``tls=True``; only valid once
+        started)."""
         if self._httpd is None:
             raise RuntimeError("FeedServer not started")
-        return f"http://{self._httpd.server_name}:{self._httpd.server_port}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{self._httpd.server_name}:{self._httpd.server_port}"
 
     @property
     def port(self) -> int:
@@ -900,6 +1009,21 @@ def serve_directory(
         server.set_feed(path, data, content_type=guess_feed_content_type(data), etag=etag)
         served[path] = file
     return served
+
+
+#: A self-signed certificate for ``localhost`` and ``127.0.0.1`` (valid until 2126), and
+#: its key: test material only. A client trusts it with ``SSL_CERT_FILE=TLS_CERT``.
+TLS_CERT = Path(__file__).resolve().parent / "tls" / "localhost.pem"
+TLS_KEY = Path(__file__).resolve().parent / "tls" / "localhost-key.pem"
+
+
+def tls_context(http2: bool = False) -> ssl.SSLContext:
+    """The server side of ``FeedServer(tls=True)``: HTTP/1.1 offered by ALPN, and
+    HTTP/2 first with ``http2=True``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS_CERT, TLS_KEY)
+    context.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
+    return context
 
 
 #: The first bytes of a TLS handshake record announcing 16 KiB that never all come.
