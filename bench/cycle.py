@@ -835,7 +835,8 @@ def write_config(
     config = {
         "database": str(database),
         "rules": str(RULES),
-        "fetch": {"concurrency": concurrency},
+        # one local server stands for many hosts: no per-host cap, and 127.0.0.1 allowed
+        "fetch": {"concurrency": concurrency, "per_host": concurrency, "allow_private": True},
         "feeds": feeds,
     }
     for dotted, value in (overrides or {}).items():

@@ -45,6 +45,20 @@ def make_sender(settings: Settings, secrets: Secrets, stream: IO[str] | None = N
     return ConsoleSender(stream)
 
 
+def make_fetcher(settings: Settings) -> Fetcher:
+    f = settings.fetch
+    return Fetcher(
+        timeout=f.timeout.total_seconds(),
+        connect_timeout=f.connect_timeout.total_seconds(),
+        max_bytes=f.max_bytes,
+        user_agent=f.user_agent,
+        concurrency=f.concurrency,
+        per_host=f.per_host,
+        max_redirects=f.max_redirects,
+        allow_private=f.allow_private,
+    )
+
+
 @contextmanager
 def instance_lock(database: Path) -> Iterator[None]:
     """One daemon or `once` per database: two would send the same alerts."""
@@ -90,14 +104,7 @@ class Monitor:
     feeds_signature: tuple[int, ...] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        f = self.settings.fetch
-        self.fetcher = Fetcher(
-            timeout=f.timeout.total_seconds(),
-            connect_timeout=f.connect_timeout.total_seconds(),
-            max_bytes=f.max_bytes,
-            user_agent=f.user_agent,
-            pool_size=f.concurrency,
-        )
+        self.fetcher = make_fetcher(self.settings)
         self.ops = Ops(self.store, self.settings, self.clock)
         self.pipeline = Pipeline(
             self.settings,

@@ -6,8 +6,9 @@
     ├── FetchError               one feed could not be fetched
     │   ├── FetchTimeout         connect or total deadline passed
     │   ├── HTTPStatusError      4xx/5xx answer (may carry Retry-After)
-    │   ├── TooLarge             body over the size cap
-    │   └── TransportError       DNS, refused, reset, TLS, unreadable file
+    │   ├── TooLarge             body over the size cap (decoded size)
+    │   ├── PrivateAddress       the feed's host is a loopback/private address
+    │   └── TransportError       DNS, refused, reset, TLS, redirects, unreadable file
     ├── ParseError               the body is not a feed (HTML page, garbage)
     ├── StoreError               the SQLite database cannot be used (locked, read-only,
     │                            corrupt, disk full, path is a folder)
@@ -95,6 +96,16 @@ class HTTPStatusError(FetchError):
 
 class TooLarge(FetchError):
     hint = "raise fetch.max_bytes in the config if this feed is really that large"
+
+
+class PrivateAddress(FetchError):
+    """Refused before a byte was sent: the connection reached a loopback, link-local
+    or private address (a feed URL, a redirect, or a name resolving there)."""
+
+    hint = (
+        "set `fetch.allow_private: true` in the config if this feed is really on your own "
+        "network (it also lets a feed's redirect reach such addresses)"
+    )
 
 
 class TransportError(FetchError):

@@ -50,7 +50,11 @@ class Validators:
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """What one fetch produced. ``body`` is None when nothing changed (304 or same bytes)."""
+    """What one fetch produced. ``body`` is None when nothing changed (304 or same bytes).
+
+    ``url`` is where the answer came from (after redirects). ``fresh_for``: seconds
+    the publisher asks us to wait before asking again (``Cache-Control: max-age`` or
+    ``Expires`` − ``Date``; 0 for ``no-cache``), None when it does not say."""
 
     url: str
     status: str  # "ok" | "not_modified" | "unchanged"

@@ -3,8 +3,10 @@
     fetch → parse → new? → match → store      per feed, as each fetch completes
     group → route → store                      once per cycle, over every feed's new alerts
 
-Fetching runs in a thread pool (network-bound); parsing in a small process pool
-(``feeds/parser.py``), fed bytes as fetches complete, so both cores work. Everything
+Fetches run at once on the fetcher's event loop (``feeds/fetch.py``: many in
+flight, a few per host); each outcome is handed over as it completes, and bodies go
+to a small process pool for parsing (``feeds/parser.py``), so both cores work and
+only a bounded number of bodies ever wait. Everything
 a feed's entries go through is guarded as one step: whatever fails, of whatever
 kind, is recorded on that feed with a growing back-off and never stops the other
 feeds. The cycle's batch is grouped and routed in ``batch.py``. When a feed is
@@ -18,7 +20,6 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import structlog
@@ -107,35 +108,22 @@ class Pipeline:
             if progress:
                 progress(outcome)
 
-        workers = min(self.settings.fetch.concurrency, max(1, len(feeds)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-            futures: dict[Future[FetchResult], FeedConfig] = {}
-            for feed in feeds:
+        jobs = [(feed, feed.url, _validators(states.get(feed.name))) for feed in feeds]
+
+        def bodies() -> Iterator[tuple[tuple[FeedConfig, FetchResult], ParseJob]]:
+            """Fetches as they complete; unchanged and failed feeds are done here. Once
+            stop() is true no new fetch starts; those in flight are still recorded, the
+            others stay due and are polled next time."""
+            for feed, fetched in self.fetcher.fetch_all(jobs, stop=stop):
                 state = states.get(feed.name)
-                known = (
-                    Validators(state.etag, state.last_modified, state.content_hash)
-                    if state
-                    else Validators()
-                )
-                futures[pool.submit(self.fetcher.fetch, feed.url, known)] = feed
+                result = self._fetched(feed, state, fetched)
+                if isinstance(result, FeedOutcome):
+                    done(result)
+                else:
+                    yield (feed, result), self._job(feed, state, result)
 
-            def bodies() -> Iterator[tuple[tuple[FeedConfig, FetchResult], ParseJob]]:
-                """Fetches as they complete; unchanged and failed feeds are done here."""
-                for future in as_completed(futures):
-                    if stop():
-                        # leave the rest unrecorded: they stay due and are polled next time
-                        for f in futures:
-                            f.cancel()
-                        return
-                    feed = futures[future]
-                    fetched = self._fetched(feed, states.get(feed.name), future)
-                    if isinstance(fetched, FeedOutcome):
-                        done(fetched)
-                    else:
-                        yield (feed, fetched), self._job(feed, states.get(feed.name), fetched)
-
-            for (feed, result), parsed in self.parser.map(bodies(), expected=len(feeds)):
-                done(self._parsed(feed, states.get(feed.name), result, parsed))
+        for (feed, result), parsed in self.parser.map(bodies(), expected=len(feeds)):
+            done(self._parsed(feed, states.get(feed.name), result, parsed))
         routed = self.batch.group_and_route()
         report.routed, report.created, report.joins = routed.states, routed.created, routed.joins
         return report
@@ -143,13 +131,15 @@ class Pipeline:
     # -- per feed ---------------------------------------------------------------------
 
     def _fetched(
-        self, feed: FeedConfig, state: FeedState | None, future: Future[FetchResult]
+        self, feed: FeedConfig, state: FeedState | None, fetched: FetchResult | BaseException
     ) -> FetchResult | FeedOutcome:
         """The fetch's body to parse, or the feed's outcome when there is none."""
         now = self.clock()
         policy = self.settings.policy(feed)
         try:
-            result = future.result()
+            if isinstance(fetched, BaseException):
+                raise fetched
+            result = fetched
             if result.body is not None:
                 return result
             known = state.publisher_interval if state else None
@@ -331,6 +321,12 @@ class Pipeline:
 
     def expire(self, now: float) -> None:
         self.batch.expire(now)
+
+
+def _validators(state: FeedState | None) -> Validators:
+    if state is None:
+        return Validators()
+    return Validators(state.etag, state.last_modified, state.content_hash)
 
 
 def error_kind(exc: MonitorError) -> str:

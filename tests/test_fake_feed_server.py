@@ -6,8 +6,11 @@ also document how each fault looks from the client side.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,14 +20,20 @@ import pytest
 try:
     from tests.fakes.feed_server import (
         DEFAULT_FEED,
+        TLS_CERT,
+        TLS_RECORD_HEAD,
         FeedServer,
+        Tarpit,
         guess_feed_content_type,
         serve_directory,
     )
 except ModuleNotFoundError:  # pytest run with only tests/ on sys.path
     from fakes.feed_server import (  # type: ignore[no-redef,import-not-found,unused-ignore]
         DEFAULT_FEED,
+        TLS_CERT,
+        TLS_RECORD_HEAD,
         FeedServer,
+        Tarpit,
         guess_feed_content_type,
         serve_directory,
     )
@@ -334,6 +343,93 @@ def test_concurrent_requests(server: FeedServer) -> None:
     assert results == [200] * 8
     assert time.monotonic() - started < 1.5  # served in parallel
     assert server.count("/s") == 8
+
+
+def test_concurrent_requests_are_counted(server: FeedServer) -> None:
+    server.set_slow("/s", 0.3)
+    threads = [
+        threading.Thread(target=httpx.get, args=(server.url("/s"),), kwargs={"timeout": 2.0})
+        for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert server.max_in_flight == 5
+    server.reset_log()
+    assert server.max_in_flight == 0
+
+
+def test_request_log_names_the_connection(server: FeedServer) -> None:
+    server.set_feed("/a", RSS_V1)
+    with httpx.Client() as one, httpx.Client() as other:
+        one.get(server.url("/a"))
+        one.get(server.url("/a"))
+        other.get(server.url("/a"))
+    clients = [e["client"] for e in server.requests]
+    assert clients[0] == clients[1] != clients[2]  # keep-alive: one connection, two requests
+    assert clients[0].startswith("127.0.0.1:")
+
+
+def test_hang_never_answers(server: FeedServer) -> None:
+    server.set_hang("/hang")
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(server.url("/hang"), timeout=0.3)
+    assert server.count("/hang") == 1
+
+
+def test_drip_head_defeats_a_read_timeout(server: FeedServer) -> None:
+    """Each header byte arrives within the read timeout; the whole takes far longer."""
+    server.set_drip_head("/dh", b"<rss/>", interval=0.02, headers={"X-Extra": "1"})
+    started = time.monotonic()
+    r = httpx.get(server.url("/dh"), timeout=0.5)
+    took = time.monotonic() - started
+    assert r.status_code == 200 and r.content == b"<rss/>" and r.headers["x-extra"] == "1"
+    assert took > 1.0  # over 50 header bytes, 20 ms apart
+
+
+def test_drip_head_redirect(server: FeedServer, client: httpx.Client) -> None:
+    server.set_drip_head("/old", b"", status=301, headers={"Location": "/new"}, interval=0.001)
+    r = client.get(server.url("/old"))
+    assert r.status_code == 301 and r.headers["location"] == "/new"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
+def test_bomb_is_small_on_the_wire_and_decodes_to_zeros(server: FeedServer, encoding: str) -> None:
+    server.set_bomb("/bomb", 8 << 20, encoding=encoding)  # type: ignore[arg-type]
+    with httpx.stream("GET", server.url("/bomb")) as r:
+        assert r.headers["content-encoding"] == ("deflate" if encoding != "gzip" else "gzip")
+        wire = b"".join(r.iter_raw())
+    assert int(r.headers["content-length"]) == len(wire) < 16 * 1024
+    wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}[encoding]
+    assert zlib.decompress(wire, wbits) == bytes(8 << 20)  # checksums right, too
+
+
+def test_tarpit_says_nothing_or_drips() -> None:
+    with Tarpit() as silent:
+        with socket.create_connection(("127.0.0.1", silent.port), timeout=1) as sock:
+            sock.settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                sock.recv(1)
+        assert silent.connections == 1
+    with Tarpit(TLS_RECORD_HEAD, interval=0.01) as drip:
+        with socket.create_connection(("127.0.0.1", drip.port), timeout=1) as sock:
+            got = b""
+            while len(got) < 8:
+                got += sock.recv(8)
+        assert got.startswith(TLS_RECORD_HEAD) and drip.url("https").startswith("https://")
+
+
+@pytest.mark.parametrize("http2", [False, True])
+def test_tls_and_http2(http2: bool) -> None:
+    trust = ssl.create_default_context(cafile=str(TLS_CERT))
+    with FeedServer(http2=http2, tls=True) as srv, httpx.Client(verify=trust, http2=True) as c:
+        srv.set_feed("/a", RSS_V1)
+        assert srv.base_url.startswith("https://127.0.0.1:")
+        r = c.get(srv.url("/a"))
+        assert r.content == RSS_V1 and r.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+        assert c.get(srv.url("/a"), headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+        assert c.get(srv.url("/nope")).status_code == 404
 
 
 def test_guess_feed_content_type() -> None:

@@ -13,7 +13,7 @@ import yaml
 from monitor.app import Monitor
 from monitor.config import load_settings
 from monitor.deliver.console import ConsoleSender
-from monitor.feeds.fetch import _fresh_for
+from monitor.feeds.http import fresh_for
 from monitor.rules import load_rules
 from monitor.schedule import Hints, Policy, adaptive_interval, first_poll, plan
 from monitor.store import Store
@@ -188,15 +188,15 @@ def test_feeds_due_together_are_spread(tmp_path: Path, feeds: FeedServer) -> Non
         ({}, None),
         ({"Cache-Control": "max-age=600"}, 600.0),
         ({"Cache-Control": 'public, s-maxage=10, max-age="900"'}, 900.0),
-        ({"Cache-Control": "no-cache, max-age=600"}, None),
+        ({"Cache-Control": "no-cache, max-age=600"}, 0.0),  # asks nothing: no wait
         (
             {"Date": "Mon, 01 Jan 2024 00:00:00 GMT", "Expires": "Mon, 01 Jan 2024 01:00:00 GMT"},
             3600.0,
         ),
-        ({"Date": "Mon, 01 Jan 2024 00:00:00 GMT", "Expires": "0"}, None),
+        ({"Date": "Mon, 01 Jan 2024 00:00:00 GMT", "Expires": "0"}, 0.0),  # already stale
     ],
 )
 def test_freshness_from_cache_control_or_expires(
     headers: dict[str, str], fresh: float | None
 ) -> None:
-    assert _fresh_for(httpx.Headers(headers)) == fresh
+    assert fresh_for(httpx.Headers(headers)) == fresh

@@ -125,18 +125,12 @@ def add(
 
 def _fetch_feed(settings: Settings, url: str) -> tuple[str, ParsedFeed]:
     """The feed at ``url``, or the first one the page at ``url`` announces."""
+    from ..app import make_fetcher
     from ..discover import feed_links
-    from ..feeds.fetch import Fetcher
     from ..feeds.parse import parse_feed
 
-    f = settings.fetch
     now = datetime.now(UTC)
-    with Fetcher(
-        timeout=f.timeout.total_seconds(),
-        connect_timeout=f.connect_timeout.total_seconds(),
-        max_bytes=f.max_bytes,
-        user_agent=f.user_agent,
-    ) as fetcher:
+    with make_fetcher(settings) as fetcher:
         result = fetcher.fetch(url)
         assert result.body is not None
         try:

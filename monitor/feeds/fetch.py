@@ -1,30 +1,48 @@
 """Fetch feed bytes over HTTP(S) or from a local file. The only network code for feeds.
 
-Conditional GET (ETag / Last-Modified), a total deadline on top of httpx's
-per-operation timeouts (a server that drips one byte a second never trips a
-read timeout), a size cap enforced while streaming, and a content hash so an
-unchanged body skips parsing. httpx errors become ``FetchError``s here.
+``Fetcher`` is what the rest of the monitor sees, from plain threads:
+
+* ``fetch(url, known)``: one feed, waited for;
+* ``fetch_all(jobs, stop=…)``: many feeds at once, each outcome (a ``FetchResult``
+  or the ``FetchError`` it raised) handed over as soon as it completes.
+
+Underneath, one event loop on a thread of its own runs every fetch as a
+coroutine over one ``httpx.AsyncClient`` (keep-alive, HTTP/2 where a server
+offers it): thousands of slow feeds cost a coroutine each, not a thread each.
+The parts: ``http.py`` (one fetch: deadline, redirects, conditional GET, cap),
+``decode.py`` (bounded decompression), ``network.py`` (pools per host, the
+address check), ``streams.py`` (sockets over asyncio), ``hosts.py`` (per-host
+politeness), ``crawl.py`` (many at once, handed over as each completes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import hashlib
-import re
+import threading
 import time
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from .. import __version__
-from ..errors import FetchError, FetchTimeout, HTTPStatusError, TooLarge, TransportError
+from ..errors import FetchError, TooLarge, TransportError
 from ..models import FetchResult, Validators
+from .crawl import Crawl, Job, Outcome, is_http
+from .decode import content_hash
+from .hosts import HostSlots
+from .http import HttpFetcher
+from .network import AllowPrivate
 
 USER_AGENT = (
     f"monitor/{__version__} (self-hosted security-news alerts; +https://github.com/monitor/monitor)"
 )
+CONCURRENCY = 200  # see FetchConfig.concurrency for the arithmetic
+BACKLOG = 32  # fetched bodies that may wait to be parsed, beyond those in flight
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 class Fetcher:
@@ -35,24 +53,70 @@ class Fetcher:
         connect_timeout: float = 10.0,
         max_bytes: int = 10 * 1024 * 1024,
         user_agent: str | None = None,
-        pool_size: int = 16,
+        concurrency: int = CONCURRENCY,
+        per_host: int = 2,
+        max_redirects: int = 5,
+        allow_private: AllowPrivate = False,
+        backlog: int = BACKLOG,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            follow_redirects=True,
-            max_redirects=5,
-            headers={
-                "User-Agent": user_agent or USER_AGENT,
-                "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-                "text/xml;q=0.9, */*;q=0.5",
-            },
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+        self.concurrency = concurrency
+        self.backlog = backlog
+        self.slots = HostSlots(per_host)
+        self._http_options: dict[str, Any] = {
+            "timeout": timeout,
+            "connect_timeout": connect_timeout,
+            "max_bytes": max_bytes,
+            "max_redirects": max_redirects,
+            "user_agent": user_agent or USER_AGENT,
+            "allow_private": allow_private,
+            "max_connections": concurrency,
+        }
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._http: HttpFetcher | None = None
+
+    # -- the API, for plain threads ---------------------------------------------------
+
+    def fetch(self, url: str, known: Validators | None = None) -> FetchResult:
+        job: Job[None] = Job(None, url, known or Validators(), None)
+        return self._call(self._run(job, slot_taken=False)).result()
+
+    def fetch_all(
+        self,
+        jobs: Iterable[tuple[K, str, Validators]],
+        *,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[tuple[K, Outcome]]:
+        """``(key, FetchResult or the exception)`` for each job, as each completes. Once
+        ``stop()`` is true no new fetch starts; those in flight are still handed over."""
+        loop = self._started()
+
+        async def run(job: Job[K]) -> FetchResult:
+            return await self._run(job, slot_taken=True)
+
+        crawl = Crawl(
+            loop, run, self.slots, jobs, concurrency=self.concurrency, backlog=self.backlog
         )
+        try:
+            yield from crawl.outcomes(stop)
+        finally:
+            if self._http is not None:  # keep-alive would not outlive the gap to the next poll
+                self._call(self._http.close_idle()).result()
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            loop, thread, self._loop = self._loop, self._thread, None
+        if loop is None or thread is None:
+            return
+        if self._http is not None:
+            asyncio.run_coroutine_threadsafe(self._http.aclose(), loop).result()
+            self._http = None
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -60,71 +124,34 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def fetch(self, url: str, known: Validators | None = None) -> FetchResult:
-        known = known or Validators()
+    # -- the loop's side ----------------------------------------------------------------
+
+    async def _run(self, job: Job[Any], *, slot_taken: bool) -> FetchResult:
+        """One fetch, timed (the metrics' fetch duration, failed fetches included)."""
         started = time.monotonic()
         try:
-            if url.startswith(("http://", "https://")):
-                result = self._fetch_http(url, known)
+            if not is_http(job.url):
+                result = await asyncio.to_thread(self._fetch_file, job.url, job.known)
             else:
-                result = self._fetch_file(url, known)
+                if self._http is None:
+                    self._http = HttpFetcher(slots=self.slots, **self._http_options)
+                result = await self._http.fetch(job.url, job.known, slot_taken=slot_taken)
         except FetchError as exc:
             exc.elapsed = time.monotonic() - started
             raise
         return dataclasses.replace(result, elapsed=time.monotonic() - started)
 
-    def _fetch_http(self, url: str, known: Validators) -> FetchResult:
-        headers = {}
-        if known.etag:
-            headers["If-None-Match"] = known.etag
-        if known.last_modified:
-            headers["If-Modified-Since"] = known.last_modified
-        deadline = time.monotonic() + self.timeout
-        try:
-            with self.client.stream("GET", url, headers=headers) as resp:
-                fresh_for = _fresh_for(resp.headers)
-                if resp.status_code == 304:
-                    return FetchResult(
-                        url=url,
-                        status="not_modified",
-                        etag=known.etag,
-                        last_modified=known.last_modified,
-                        content_hash=known.content_hash,
-                        fresh_for=fresh_for,
-                    )
-                if resp.status_code >= 400:
-                    raise HTTPStatusError(
-                        resp.status_code, retry_after=_retry_after(resp.headers.get("retry-after"))
-                    )
-                declared = resp.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise TooLarge(
-                        f"body is {int(declared):,} bytes, over the {self.max_bytes:,} cap"
-                    )
-                chunks, size = [], 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise TooLarge(f"body passed the {self.max_bytes:,}-byte cap")
-                    if time.monotonic() > deadline:
-                        raise FetchTimeout(f"no complete answer within {self.timeout:g}s")
-                    chunks.append(chunk)
-                body = b"".join(chunks)
-                result = _result(
-                    url,
-                    body,
-                    known,
-                    resp.headers.get("content-type", ""),
-                    resp.headers.get("etag"),
-                    resp.headers.get("last-modified"),
-                )
-                return dataclasses.replace(result, fresh_for=fresh_for)
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(f"timed out ({exc.__class__.__name__})") from exc
-        except httpx.TooManyRedirects as exc:
-            raise TransportError("too many redirects") from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise TransportError(f"{exc.__class__.__name__}: {exc}"[:300]) from exc
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="fetch-loop", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._started())
 
     def _fetch_file(self, url: str, known: Validators) -> FetchResult:
         path = Path(unquote(urlsplit(url).path) if url.startswith("file://") else url)
@@ -135,72 +162,11 @@ class Fetcher:
             body = path.read_bytes()
         except OSError as exc:
             raise TransportError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        return _result(str(path), body, known, "", None, None)
-
-
-def _result(
-    url: str,
-    body: bytes,
-    known: Validators,
-    ctype: str,
-    etag: str | None,
-    modified: str | None,
-) -> FetchResult:
-    digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-    if digest == known.content_hash:
+        digest = content_hash(body)
+        if digest == known.content_hash:
+            return FetchResult(
+                url=str(path), status="unchanged", content_hash=digest, size=len(body)
+            )
         return FetchResult(
-            url=url,
-            status="unchanged",
-            content_type=ctype,
-            etag=etag,
-            last_modified=modified,
-            content_hash=digest,
-            size=len(body),
+            url=str(path), status="ok", body=body, content_hash=digest, size=len(body)
         )
-    return FetchResult(
-        url=url,
-        status="ok",
-        body=body,
-        content_type=ctype,
-        etag=etag,
-        last_modified=modified,
-        content_hash=digest,
-        size=len(body),
-    )
-
-
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
-
-
-def _fresh_for(headers: httpx.Headers) -> float | None:
-    """How long the publisher says its answer stays fresh: Cache-Control max-age,
-    else Expires minus Date (RFC 9111 4.2.1). no-cache / no-store: nothing asked."""
-    control = headers.get("cache-control", "")
-    if re.search(r"no-cache|no-store", control, re.IGNORECASE):
-        return None
-    found = _MAX_AGE.search(control)
-    if found:
-        return float(found.group(1))
-    expires = headers.get("expires")
-    if not expires:
-        return None
-    try:
-        until = parsedate_to_datetime(expires).timestamp()
-        date = headers.get("date")
-        base = parsedate_to_datetime(date).timestamp() if date else time.time()
-    except (TypeError, ValueError, IndexError):
-        return None  # "Expires: 0" and other junk mean "already stale"
-    return max(0.0, until - base)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date; anything else is ignored."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

@@ -20,6 +20,14 @@ Typical use::
         srv.set_huge("/huge", 50 * 2**20, with_length=False)  # 50 MB, chunked, streamed
         srv.set_garbage("/junk")                           # random bytes labelled as XML
         srv.set_drop("/drop")                              # connection closed, no response
+        srv.set_hang("/hang")                              # reads the request, never answers
+        srv.set_drip_head("/dh", interval=0.05)            # status line + headers byte by byte
+        srv.set_bomb("/bomb", 2**30, encoding="gzip")      # 1 GiB of zeros, ~1 MB gzipped
+
+    with FeedServer(tls=True) as srv:                      # https://127.0.0.1:PORT
+        ...                                                # trust it: SSL_CERT_FILE=TLS_CERT
+    with FeedServer(http2=True) as srv:                    # HTTP/2 offered over TLS (ALPN)
+        ...
 
         r = httpx.get(srv.url("/rss"))
         assert srv.count("/rss") == 1
@@ -31,9 +39,14 @@ Behaviours, in short:
 * a behaviour may be replaced at any time (``set_feed`` with a new body gives a
   new ETag, so a client polling with ``If-None-Match`` sees a ``200`` again);
 * ``HEAD`` is answered like ``GET`` without a body;
+* ``max_in_flight`` is the most requests the server was answering at one time
+  (for politeness tests: how many a client sends to one host at once);
 * slow, drip and huge responses wait on an internal "stopping" event, so
   :meth:`FeedServer.stop` returns promptly even while such a response is in
   flight, and a client that hangs up mid-stream never crashes the server.
+
+:class:`Tarpit` is not HTTP: a TCP listener that accepts and then says nothing,
+or drips bytes forever (a TLS handshake that never completes).
 
 :func:`serve_directory` registers every ``*.xml`` file of a directory (for
 instance the real-feed corpus in ``/work/shared/corpus/feeds/real``) with a
@@ -50,8 +63,12 @@ import hashlib
 import math
 import random
 import re
+import socket
+import ssl
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,10 +82,14 @@ __all__ = [
     "DEFAULT_FEED",
     "DEFAULT_HTML",
     "RSS_CONTENT_TYPE",
+    "TLS_CERT",
+    "TLS_RECORD_HEAD",
     "XML_CONTENT_TYPE",
     "FeedServer",
+    "Tarpit",
     "guess_feed_content_type",
     "serve_directory",
+    "tls_context",
 ]
 
 RSS_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
@@ -113,7 +134,7 @@ _NO_BODY_STATUSES = frozenset({204, 304}) | frozenset(range(100, 200))
 # Size of the blocks written by streaming behaviours.
 _STREAM_BLOCK = 64 * 1024
 
-_Kind = Literal["feed", "status", "slow", "huge", "garbage", "drop"]
+_Kind = Literal["feed", "status", "slow", "huge", "garbage", "drop", "drip_head", "bomb"]
 
 
 def _to_bytes(body: bytes | str) -> bytes:
@@ -140,6 +161,7 @@ class _Route:
     interval: float = 0.05
     size: int = 0
     with_length: bool = True
+    encoding: str = ""
 
 
 @dataclass
@@ -148,6 +170,8 @@ class _State:
 
     routes: dict[str, _Route] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
 
 class _Aborted(Exception):
@@ -184,6 +208,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     _entry: dict[str, Any]
 
+    def handle(self) -> None:
+        sock = self.connection
+        if isinstance(sock, ssl.SSLSocket):
+            try:
+                sock.do_handshake()
+            except (OSError, ssl.SSLError):
+                return
+            if sock.selected_alpn_protocol() == "h2":
+                _serve_h2(self)
+                return
+        super().handle()
+
     # -- dispatch ---------------------------------------------------------
 
     def do_GET(self) -> None:
@@ -202,10 +238,12 @@ class _Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "headers": _lower_headers(self.headers.items()),
             "status": 0,
+            "client": f"{self.client_address[0]}:{self.client_address[1]}",
             "time": time.monotonic(),
             "wall_time": time.time(),
         }
         route = fs._record_and_lookup(self.path, self._entry)
+        fs._in_flight(+1)
         try:
             if route is None:
                 self._send_simple(404, b"not found\n", "text/plain; charset=utf-8", head=head)
@@ -221,11 +259,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._serve_huge(route, head=head)
             elif route.kind == "drop":
                 self.close_connection = True
+            elif route.kind == "drip_head":
+                self._serve_drip_head(route, head=head)
+            elif route.kind == "bomb":
+                self._serve_bomb(route, head=head)
             else:  # pragma: no cover - defensive
                 self._send_simple(500, b"bad route\n", "text/plain", head=head)
         except (_Aborted, OSError):
             # Server stopping, client hung up, or socket timeout: just close.
             self.close_connection = True
+        finally:
+            fs._in_flight(-1)
 
     # -- behaviours -------------------------------------------------------
 
@@ -287,6 +331,41 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
+    def _serve_drip_head(self, route: _Route, *, head: bool) -> None:
+        """The status line and every header byte by byte, ``interval`` apart; then the
+        body at once. A client's read timeout restarts with each byte."""
+        fs = self.server.feed_server
+        self._entry["status"] = route.status
+        lines = [f"HTTP/1.1 {route.status} {self.responses.get(route.status, ('',))[0]}"]
+        if route.content_type:
+            lines.append(f"Content-Type: {route.content_type}")
+        lines.append(f"Content-Length: {len(route.body)}")
+        lines += [f"{name}: {value}" for name, value in route.headers]
+        block = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        for i in range(len(block)):
+            if i and not fs._sleep(route.interval):
+                raise _Aborted
+            self.wfile.write(block[i : i + 1])
+            self.wfile.flush()
+        if not head:
+            self.wfile.write(route.body)
+            self.wfile.flush()
+
+    def _serve_bomb(self, route: _Route, *, head: bool) -> None:
+        fs = self.server.feed_server
+        blocks = _bomb_blocks(route.size, route.encoding)
+        length = next(blocks)  # the generator's first item is the total compressed size
+        label = "deflate" if route.encoding == "raw-deflate" else route.encoding
+        headers = [*route.headers, ("Content-Encoding", label)]
+        self._send_head(200, int(length), route.content_type, headers)
+        if head:
+            return
+        for block in blocks:
+            if fs._stopping.is_set():
+                raise _Aborted
+            self.wfile.write(block)
+        self.wfile.flush()
+
     # -- low-level writing ------------------------------------------------
 
     def _send_head(
@@ -322,6 +401,82 @@ class _Handler(BaseHTTPRequestHandler):
         if body and not head:
             self.wfile.write(body)
         self.wfile.flush()
+
+
+class _H2Headers(dict[str, str]):
+    """Request headers of an HTTP/2 stream (lower-case names), looked up any case."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+def _serve_h2(handler: _Handler) -> None:
+    """HTTP/2 over one TLS connection (``FeedServer(tls=True, http2=True)``), with the
+    ``h2`` library (imported here only: the rest of the module stays stdlib-only).
+    Streams are answered one after another, as each request arrives. Only ``feed``
+    (with 304s) and ``status`` behaviours, bodies up to 64 KiB; others answer 501."""
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import ConnectionTerminated, RequestReceived
+
+    fs, sock = handler.server.feed_server, handler.connection
+    client = f"{handler.client_address[0]}:{handler.client_address[1]}"
+    conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    while not fs._stopping.is_set():
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        for event in conn.receive_data(data):
+            if isinstance(event, ConnectionTerminated):
+                return
+            if not isinstance(event, RequestReceived):
+                continue
+            headers = _H2Headers((str(k), str(v)) for k, v in event.headers or ())
+            entry: dict[str, Any] = {
+                "path": headers[":path"],
+                "method": headers[":method"],
+                "headers": {k: v for k, v in headers.items() if not k.startswith(":")},
+                "status": 0,
+                "client": client,
+                "http_version": "HTTP/2",
+                "time": time.monotonic(),
+                "wall_time": time.time(),
+            }
+            route = fs._record_and_lookup(entry["path"], entry)
+            fs._in_flight(+1)
+            try:
+                status, extra, body = _h2_answer(route, headers)
+            finally:
+                fs._in_flight(-1)
+            entry["status"] = status
+            sent = [(":status", str(status)), ("content-length", str(len(body))), *extra]
+            conn.send_headers(event.stream_id, sent, end_stream=not body)
+            for start in range(0, len(body), 16384):
+                last = start + 16384 >= len(body)
+                conn.send_data(event.stream_id, body[start : start + 16384], end_stream=last)
+        sock.sendall(conn.data_to_send())
+
+
+def _h2_answer(route: _Route | None, headers: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    if route is None:
+        return 404, [("content-type", "text/plain")], b"not found\n"
+    extra = [(k.lower(), v) for k, v in route.headers]
+    if route.content_type:
+        extra.append(("content-type", route.content_type))
+    if route.kind == "feed":
+        extra += [("etag", route.etag)] if route.etag else []
+        extra += [("last-modified", route.last_modified)] if route.last_modified else []
+        if _not_modified(headers, route):
+            return 304, [(k, v) for k, v in extra if k != "content-type"], b""
+        return 200, extra, route.body[:65535]
+    if route.kind in ("status", "garbage"):
+        return route.status, extra, route.body[:65535]
+    return 501, [("content-type", "text/plain")], b"not served over HTTP/2 by this fake\n"
 
 
 def _lower_headers(items: Any) -> dict[str, str]:
@@ -389,6 +544,46 @@ def _huge_blocks(size: int) -> Iterator[bytes]:
         offset = (offset + _STREAM_BLOCK) % len(_HUGE_FILLER)
 
 
+_BOMB_BLOCK = 1 << 20  # decoded bytes (zeros) per compressed block
+_BOMB_WRITE = 64  # compressed blocks per write: about 64 KiB on the wire, 64 MiB decoded
+
+
+def _bomb_blocks(size: int, encoding: str) -> Iterator[bytes | int]:
+    """First the compressed length, then the compressed bytes of ``size`` zero bytes
+    (rounded up to whole MiB), made in O(1) time and memory.
+
+    After ``Z_FULL_FLUSH`` a compressor's state is reset, so every further MiB of
+    zeros compresses to the same ~1 KiB: one block repeated, then the end of the
+    stream with its checksum (CRC-32 for gzip, Adler-32 for zlib) computed lazily.
+    """
+    wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}[encoding]
+    zeros = bytes(_BOMB_BLOCK)
+    n = max(1, math.ceil(size / _BOMB_BLOCK))
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    first = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+    middle = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+    end = packer.flush()
+    trailer = {31: 8, 15: 4, -15: 0}[wbits]
+    yield len(first) + (n - 1) * len(middle) + len(end)
+    yield first
+    left = n - 1
+    while left > 0:
+        count = min(left, _BOMB_WRITE)
+        yield middle * count
+        left -= count
+    if wbits == 31:
+        crc = 0
+        for _ in range(n):
+            crc = zlib.crc32(zeros, crc)
+        end = end[:-trailer] + struct.pack("<II", crc, (n * _BOMB_BLOCK) & 0xFFFFFFFF)
+    elif wbits == 15:
+        adler = 1
+        for _ in range(n):
+            adler = zlib.adler32(zeros, adler)
+        end = end[:-trailer] + struct.pack(">I", adler)
+    yield end
+
+
 class FeedServer:
     """Fake feed HTTP server; see the module docstring for an overview.
 
@@ -396,14 +591,19 @@ class FeedServer:
     thread.  ``requests`` entries are dicts with keys ``path`` (request target,
     query string included), ``method``, ``headers`` (lower-case names; repeated
     headers joined with ``", "``), ``status`` (status actually sent, ``0`` if
-    none was sent: dropped, aborted, or still in flight), ``time``
+    none was sent: dropped, aborted, or still in flight), ``client`` (the
+    client's ``address:port``: one per connection, to see keep-alive), ``time``
     (:func:`time.monotonic` at arrival, for measuring intervals between
     requests) and ``wall_time`` (:func:`time.time` at arrival).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, http2: bool = False
+    ) -> None:
         self._host = host
         self._port = port
+        self._tls = tls or http2
+        self._http2 = http2
         self._lock = threading.Lock()
         self._state = _State()
         self._stopping = threading.Event()
@@ -419,6 +619,12 @@ class FeedServer:
         self._stopping.clear()
         httpd = _HTTPServer((self._host, self._port), _Handler)
         httpd.feed_server = self
+        if self._tls:
+            # the handshake happens in the handler's thread, on its first read, so a
+            # client that never finishes one cannot block the accepting thread
+            httpd.socket = tls_context(self._http2).wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -455,10 +661,12 @@ class FeedServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (only valid once started)."""
+        """``http://127.0.0.1:PORT`` (``https://`` with ``tls=True``; only valid once
+        started)."""
         if self._httpd is None:
             raise RuntimeError("FeedServer not started")
-        return f"http://{self._httpd.server_name}:{self._httpd.server_port}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{self._httpd.server_name}:{self._httpd.server_port}"
 
     @property
     def port(self) -> int:
@@ -617,6 +825,60 @@ class FeedServer:
         """Close the connection without sending any response."""
         self._set(path, _Route(kind="drop"))
 
+    def set_hang(self, path: str) -> None:
+        """Read the request and never answer (until the server stops)."""
+        self.set_slow(path, 24 * 3600.0)
+
+    def set_drip_head(
+        self,
+        path: str,
+        body: bytes | str = DEFAULT_FEED,
+        *,
+        interval: float = 0.05,
+        status: int = 200,
+        content_type: str | None = RSS_CONTENT_TYPE,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Send the status line and headers one byte at a time, ``interval`` seconds
+        apart, then ``body`` at once. With ``status=301`` and a ``Location`` header it
+        is a redirect that drips. Only a deadline on the whole request ends it."""
+        self._set(
+            path,
+            _Route(
+                kind="drip_head",
+                status=int(status),
+                body=_to_bytes(body),
+                content_type=content_type,
+                headers=_header_tuple(headers),
+                interval=float(interval),
+            ),
+        )
+
+    def set_bomb(
+        self,
+        path: str,
+        size: int = 1 << 30,
+        *,
+        encoding: Literal["gzip", "deflate", "raw-deflate"] = "gzip",
+        content_type: str = RSS_CONTENT_TYPE,
+    ) -> None:
+        """A compression bomb: ``size`` zero bytes once decoded (1 GiB by default),
+        about 1,000 times smaller on the wire, sent with ``Content-Encoding: gzip`` or
+        ``deflate`` (``raw-deflate``: deflate without the zlib wrapper, labelled
+        ``deflate`` as some servers do). Generated lazily, so the server holds 64 KiB."""
+        if encoding not in ("gzip", "deflate", "raw-deflate"):
+            raise ValueError(f"unknown encoding {encoding!r}")
+        self._set(
+            path, _Route(kind="bomb", size=int(size), content_type=content_type, encoding=encoding)
+        )
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this server was answering at one time (since the last
+        :meth:`reset_log`)."""
+        with self._lock:
+            return self._state.max_in_flight
+
     def remove(self, path: str) -> None:
         """Forget the behaviour for ``path`` (it answers 404 again)."""
         with self._lock:
@@ -644,9 +906,10 @@ class FeedServer:
             )
 
     def reset_log(self) -> None:
-        """Clear the request log (behaviours are kept)."""
+        """Clear the request log and ``max_in_flight`` (behaviours are kept)."""
         with self._lock:
             self._state.requests.clear()
+            self._state.max_in_flight = self._state.in_flight
 
     # -- internals --------------------------------------------------------------
 
@@ -664,6 +927,12 @@ class FeedServer:
             if route is None:
                 route = routes.get(target.split("?", 1)[0])
             return route
+
+    def _in_flight(self, delta: int) -> None:
+        with self._lock:
+            state = self._state
+            state.in_flight += delta
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
 
     def _sleep(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; return ``False`` if the server is stopping."""
@@ -740,3 +1009,99 @@ def serve_directory(
         server.set_feed(path, data, content_type=guess_feed_content_type(data), etag=etag)
         served[path] = file
     return served
+
+
+#: A self-signed certificate for ``localhost`` and ``127.0.0.1`` (valid until 2126), and
+#: its key: test material only. A client trusts it with ``SSL_CERT_FILE=TLS_CERT``.
+TLS_CERT = Path(__file__).resolve().parent / "tls" / "localhost.pem"
+TLS_KEY = Path(__file__).resolve().parent / "tls" / "localhost-key.pem"
+
+
+def tls_context(http2: bool = False) -> ssl.SSLContext:
+    """The server side of ``FeedServer(tls=True)``: HTTP/1.1 offered by ALPN, and
+    HTTP/2 first with ``http2=True``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TLS_CERT, TLS_KEY)
+    context.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
+    return context
+
+
+#: The first bytes of a TLS handshake record announcing 16 KiB that never all come.
+TLS_RECORD_HEAD = b"\x16\x03\x03\x40\x00"
+
+
+class Tarpit:
+    """A TCP listener on ``127.0.0.1`` that accepts every connection and then never
+    completes anything: with ``drip=b""`` it says nothing; otherwise it sends
+    ``drip`` (then ``filler``, forever) one byte per ``interval`` seconds. Point an
+    ``https://`` URL at it with ``drip=TLS_RECORD_HEAD`` for a TLS handshake that
+    drips: a per-read timeout never fires. ``connections`` counts what was accepted.
+    """
+
+    def __init__(self, drip: bytes = b"", *, interval: float = 0.05, filler: bytes = b"\x00"):
+        self.drip, self.interval, self.filler = drip, interval, filler
+        self.connections = 0
+        self._stopping = threading.Event()
+        self._sock: socket.socket | None = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Tarpit:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        sock.settimeout(0.05)
+        self._sock = sock
+        self._spawn(self._accept)
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> Tarpit:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._sock is None:
+            raise RuntimeError("Tarpit not started")
+        return int(self._sock.getsockname()[1])
+
+    def url(self, scheme: str = "http", path: str = "/") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name="Tarpit")
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        assert self._sock is not None
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            self._spawn(self._hold, conn)
+
+    def _hold(self, conn: socket.socket) -> None:
+        with conn:
+            sent = 0
+            while not self._stopping.wait(self.interval if self.drip else 0.05):
+                if not self.drip:
+                    continue
+                byte = self.drip[sent : sent + 1] or self.filler
+                try:
+                    conn.sendall(byte)
+                except OSError:
+                    return  # the client gave up
+                sent += 1
