@@ -147,7 +147,7 @@ def write_config(tmp_path: Path, feeds: Sequence[tuple[str, str]], **extra: obje
         "database": str(tmp_path / "data" / "monitor.db"),
         "rules": str(RULES),
         "tick": "1s",
-        "defaults": {"interval": "2s", "max_age": "72h"},
+        "defaults": {"interval": "1s", "max_age": "72h"},
         # the feed servers of the tests are on 127.0.0.1, refused without this
         "fetch": {"timeout": "5s", "connect_timeout": "2s", "allow_private": True},
         "metrics": {"listen": "127.0.0.1:0"},  # tests run side by side: any free port

@@ -62,6 +62,7 @@ def test_new_items_alert_once_and_sigterm_stops_cleanly(
     assert any(e.get("event") == "daemon.stopped" for e in daemon.events())
 
 
+@pytest.mark.slow  # four restarts, ~20 s (CI); the soak (test_soak.py) kills 20 times
 def test_kill_9_mid_cycle_loses_nothing_and_repeats_nothing(
     tmp_path: Path, feeds: FeedServer, run_daemon
 ) -> None:  # type: ignore[no-untyped-def]
@@ -166,11 +167,11 @@ def test_failing_feed_backs_off_and_does_not_stop_the_others(
     )
     daemon = run_daemon(config, slack_env(slack))
     wait(lambda: len(slack.messages) == 1, what="the good feed's alert")
-    wait(lambda: feeds.count("/ok.xml") >= 4, what="four polls of the good feed")
+    wait(lambda: feeds.count("/ok.xml") >= 7, what="seven polls of the good feed")
     daemon.stop()
-    # interval 2s: the good feed is polled ~4 times, the broken one backs off 2s, 4s, 8s
-    assert feeds.count("/ok.xml") >= 3
-    assert feeds.count("/broken.xml") <= 3
+    # interval 1s: the good feed is polled every second, the broken one backs off 1s, 2s,
+    # 4s, 8s: at most 4 polls in the 7 or so seconds the good one took 7
+    assert feeds.count("/broken.xml") <= 4
     failures = [e for e in daemon.events() if e.get("event") == "feed.failed"]
     assert {e["feed"] for e in failures} == {"Broken", "Html"}
     assert any("HTML" in str(e["error"]) for e in failures)

@@ -70,6 +70,11 @@ def test_twenty_four_templated_incidents_are_twenty_four_alerts(
     config = config_for(
         tmp_path, [(n.capitalize(), feeds.url(f"/{n}.xml")) for n in ("wire", "autos", "sec")]
     )
+    # one channel per feed: Slack's pace is per channel, and 24 in one take 24 s
+    data = yaml.safe_load(config.read_text())
+    for feed, channel in zip(data["feeds"], ("#security-alerts", "#ops", "#general"), strict=True):
+        feed["channel"] = channel
+    config.write_text(yaml.safe_dump(data))
     daemon = run_daemon(config, slack_env(slack))
     wait(lambda: len(slack.messages) >= 24, timeout=90, what="24 alerts")
     polls = feeds.count("/wire.xml")
@@ -101,7 +106,7 @@ def test_the_nio_reports_are_one_message_and_one_reply_whichever_feed_comes_firs
             wait(lambda s=slack: len(s.messages) >= 2, what="the second report")
             wait(lambda s=slack: len(s.updates) >= 1, what="the first message to be edited")
             polls = feeds.count(path[second])
-            wait(lambda p=path[second], n=polls: feeds.count(p) >= n + 2, what="two more polls")
+            wait(lambda p=path[second], n=polls: feeds.count(p) > n, what="another poll")
             daemon.stop()
             (root,) = slack.top_level()
             (reply,) = slack.replies(root["ts"])
@@ -117,7 +122,7 @@ def test_a_fresh_database_decides_like_a_warm_one(
 ) -> None:  # type: ignore[no-untyped-def]
     """The same items, once into an empty database, once after 60 unrelated items
     were seen: the same stories."""
-    items = [templated(m, "wire") for m in MAKERS[:6]] + [NIO_A, NIO_B]
+    items = [templated(m, "wire") for m in MAKERS[:3]] + [NIO_A, NIO_B]
     outcomes = []
     for warm in (False, True):
         folder = tmp_path / ("warm" if warm else "cold")
@@ -141,7 +146,7 @@ def test_a_fresh_database_decides_like_a_warm_one(
             if warm:
                 wait(lambda p=path: feeds.count(p) >= 1, what="the background items")
             feeds.set_feed(path, rss((background if warm else []) + items))
-            wait(lambda f=fake: len(f.messages) >= 7, what="the alerts")
+            wait(lambda f=fake: len(f.messages) >= 5, what="the alerts")
             polls = feeds.count(path)
             wait(lambda p=path, n=polls: feeds.count(p) >= n + 2, what="two more polls")
             daemon.stop()

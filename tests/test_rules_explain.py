@@ -200,6 +200,7 @@ def test_explain_agrees_with_match_on_the_shipped_examples() -> None:
 
 
 @needs_corpus
+@pytest.mark.slow  # a fifth of the corpus, every rule traced: ~20 s (CI)
 def test_explain_agrees_with_match_on_real_items() -> None:
     from monitor.feeds.items import load_items
     from tests.conftest import CORPUS

@@ -73,7 +73,7 @@ def test_offline_grouping_of_the_sample_feeds_is_the_daemons(hours: float) -> No
 
 
 @needs_corpus
-@pytest.mark.parametrize("hours", [1, 12])
+@pytest.mark.parametrize("hours", [pytest.param(1, marks=pytest.mark.slow), 12])
 def test_offline_grouping_of_the_corpus_is_the_daemons(hours: float) -> None:
     reports = corpus_reports()
     batches = cycles(reports, hours)
