@@ -44,7 +44,11 @@ The point of the fake is to be *as strict as real Slack* (see
   ``invalid_thread_ts`` instead;
 * optional per-channel rate limiting (token bucket, no burst unless ``burst=``) answering HTTP 429
   with ``Retry-After``, plus scripted failures (:meth:`FakeSlack.fail_next`) and a
-  full outage (:meth:`FakeSlack.set_down`).
+  full outage (:meth:`FakeSlack.set_down`);
+* optional latency (``latency=`` or :meth:`FakeSlack.set_latency`): each answer
+  takes that long and Slack acts halfway, so a client that dies in the second
+  half has posted a message it never heard about (:attr:`FakeSlack.in_flight`
+  counts requests not answered yet).
 
 Typical use::
 
@@ -80,6 +84,7 @@ Where each part lives (the package re-exports every public name, so
 
 ==================== ===========================================================
 ``fake.py``          :class:`FakeSlack`: lifecycle, setup, request dispatch
+``setup.py``         what tests set up (channels, failures, outage, latency, …)
 ``records.py``       what tests read back (messages, updates, requests, …)
 ``workspace.py``     the state: channels, users, messages; default ids and tokens
 ``http.py``          the HTTP server and request bodies as Slack reads them

@@ -3,15 +3,14 @@
 :class:`FakeSlack` owns the server, the lock and the :class:`Workspace`; it
 records each request, applies the outage and scripted failures, then hands the
 request to its family: the Web API (``api.py``), a webhook (``webhooks.py``) or
-a ``response_url`` (``response_urls.py``).  What tests read back is in
-``records.py``.
+a ``response_url`` (``response_urls.py``).  How tests set it up is in
+``setup.py``, what they read back in ``records.py``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Literal
@@ -22,20 +21,19 @@ from .faults import RATE_LIMIT_BURST, RateLimiter
 from .http import Server, parse_api_body, parse_webhook_body
 from .records import Records
 from .replies import Reply, json_reply, text_reply
+from .setup import Setup
 from .workspace import (
     APP_TOKEN,
     DEFAULT_CHANNELS,
     DEFAULT_TOKEN,
     DEFAULT_USERS,
-    TEAM_ID,
     WEBHOOK_PATH,
     Channel,
-    ResponseUrl,
     Workspace,
 )
 
 
-class FakeSlack(Records):
+class FakeSlack(Setup, Records):
     """A fake Slack workspace served over HTTP for ``slack_sdk`` clients.
 
     Args:
@@ -59,6 +57,9 @@ class FakeSlack(Records):
             refused with ``not_allowed_token_type`` everywhere else).
         users: user ID -> name (default :data:`DEFAULT_USERS`), members of every
             channel in ``channels``; see :meth:`add_user`.
+        latency: seconds from a request's arrival to its answer (real seconds, not
+            ``clock``); Slack acts halfway, so a client killed in the second half
+            has posted a message it never heard about.  See :meth:`set_latency`.
     """
 
     def __init__(
@@ -73,8 +74,11 @@ class FakeSlack(Records):
         clock: Callable[[], float] = time.monotonic,
         app_tokens: Iterable[str] = (APP_TOKEN,),
         users: dict[str, str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
+        self._latency = latency
+        self._in_flight = 0
         known_users = dict(DEFAULT_USERS if users is None else users)
         self._ws = Workspace(
             tokens=frozenset(tokens),
@@ -96,6 +100,13 @@ class FakeSlack(Records):
     def rate_limited(self) -> list[tuple[str, float]]:
         """(channel ID, when) of each 429 the rate limit answered (the live list)."""
         return self._ws.limiter.rate_limited
+
+    @property
+    def in_flight(self) -> int:
+        """Requests that arrived and are not answered yet (a client that died meanwhile
+        does not stop Slack from acting on its request)."""
+        with self._lock:
+            return self._in_flight
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -153,111 +164,24 @@ class FakeSlack(Records):
         """Incoming webhook that posts to ``#security-alerts``."""
         return self.root_url + WEBHOOK_PATH
 
-    # ----------------------------------------------------------------- configuration
-
-    def add_channel(
-        self,
-        name: str,
-        id: str,
-        *,
-        member: bool = True,
-        archived: bool = False,
-        private: bool = False,
-        users: Iterable[str] = (),
-    ) -> None:
-        """Add (or replace) a channel; ``users`` are its human members."""
-        with self._lock:
-            for channel_id, channel in list(self._ws.channels.items()):
-                if channel.name == name and channel_id != id:
-                    del self._ws.channels[channel_id]
-            self._ws.channels[id] = Channel(id, name, member, archived, private, set(users))
-
-    def add_user(self, id: str, name: str, *, channels: Iterable[str] = ()) -> None:
-        """Add a user who is a member of the given channel IDs (and of no other)."""
-        with self._lock:
-            self._ws.users[id] = name
-            for channel in self._ws.channels.values():
-                channel.users.discard(id)
-            for channel_id in channels:
-                self._ws.channels[channel_id].users.add(id)
-
-    def add_webhook(self, channel_name: str, path: str | None = None) -> str:
-        """Register another incoming webhook posting to ``channel_name``; return its URL."""
-        with self._lock:
-            path = (
-                path
-                or f"/services/T000/B{len(self._ws.webhooks):03d}/WEBHOOK{len(self._ws.webhooks)}"
-            )
-            self._ws.webhooks[path] = channel_name
-        return self.root_url + path
-
-    def fail_next(
-        self,
-        n: int,
-        *,
-        status: int = 500,
-        retry_after: int | None = None,
-        error: str | None = None,
-        methods: tuple[str, ...] | None = None,
-    ) -> None:
-        """Make the next ``n`` matching requests fail.
-
-        ``methods`` restricts the failure to API method names (``"chat.postMessage"``)
-        and/or ``"webhook"``; ``None`` matches every request.  429 answers carry
-        ``Retry-After`` (default 1) and ``ratelimited`` (webhooks: a JSON body with
-        ``retry_after`` and ``rate_limited``).  Other API failures answer
-        ``{"ok": false, "error": error or "internal_error"}`` with ``status``
-        (``status=200`` simulates an API-level error); webhook failures answer a
-        plain-text error (``invalid_token`` for 403, ``internal_error`` for 5xx ...).
-        Several calls queue up in order.
-        """
-        if n < 1:
-            return
-        with self._lock:
-            self._ws.faults.add(n, status, retry_after, error, methods)
-
-    def set_down(self, down: bool) -> None:
-        """While down every request gets a 503 HTML page (an outage at Slack's edge)."""
-        with self._lock:
-            self._ws.faults.down = down
-
-    def clear(self) -> None:
-        """Forget recorded messages, updates and requests (channels and config stay)."""
-        with self._lock:
-            self._ws.messages.clear()
-            self._ws.by_ts.clear()
-            self._ws.updates.clear()
-            self._ws.requests.clear()
-            self._ws.server_errors.clear()
-            self._ws.ephemerals.clear()
-            self._ws.responses.clear()
-
-    # ----------------------------------------------------------------- interactivity hooks
-
-    def attach_socket_mode(self, issue_url: Callable[[], str] | None) -> None:
-        """Let ``apps.connections.open`` hand out URLs from ``issue_url()``."""
-        with self._lock:
-            self._ws.socket_mode_url = issue_url
-
-    def issue_response_url(
-        self,
-        kind: Literal["actions", "commands"],
-        *,
-        channel: str,
-        user: str,
-        message_ts: str | None = None,
-    ) -> str:
-        """A fresh ``response_url`` for a click on ``message_ts`` or for a command."""
-        with self._lock:
-            path = f"/{kind}/{TEAM_ID}/{len(self._ws.response_urls) + 1}/{uuid.uuid4().hex}"
-            self._ws.response_urls[path] = ResponseUrl(
-                kind, channel, user, message_ts, self._ws.clock()
-            )
-        return self.root_url + path
-
     # ----------------------------------------------------------------- request dispatch
 
     def _handle(self, verb: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
+        with self._lock:
+            latency = self._latency
+            self._in_flight += 1
+        try:
+            if latency:
+                time.sleep(latency / 2)
+            reply = self._answer(verb, raw_path, headers, body)
+            if latency:
+                time.sleep(latency / 2)
+            return reply
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, verb: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
         parts = urlsplit(raw_path)
         path = parts.path
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
