@@ -37,6 +37,12 @@ class Records:
             return copy.deepcopy(self._ws.messages)
 
     @property
+    def message_count(self) -> int:
+        """``len(messages)`` without copying them: cheap to poll while a client posts."""
+        with self._lock:
+            return len(self._ws.messages)
+
+    @property
     def updates(self) -> list[dict[str, Any]]:
         """Accepted ``chat.update`` calls: ``{"channel", "ts", "text", "blocks"}``."""
         with self._lock:
