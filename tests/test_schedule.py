@@ -168,7 +168,11 @@ def test_a_304_keeps_what_the_document_asked(polite: Monitor, feeds: FeedServer)
 
 def test_feeds_due_together_are_spread(tmp_path: Path, feeds: FeedServer) -> None:
     feeds.set_feed("/same.xml", rss(items(1, timedelta(hours=1), "same")))
-    config = write_config(tmp_path, [(f"F{i}", feeds.url("/same.xml")) for i in range(40)])
+    config = write_config(
+        tmp_path,
+        [(f"F{i}", feeds.url("/same.xml")) for i in range(40)],
+        defaults={"interval": "2s", "max_age": "72h"},
+    )
     settings = load_settings(config)
     m = Monitor(settings, Store(settings.database), load_rules(RULES), ConsoleSender())
     try:
