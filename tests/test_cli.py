@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -288,3 +289,43 @@ def test_slack_refusing_an_alert_is_reported_not_a_traceback(
     assert result.exit_code == 0 and "pending 1" in result.stderr
     assert "the daemon retries at" in result.stderr
     assert "<html" not in result.stderr.lower()
+
+
+def test_explain_says_why_a_rule_did_not_fire_with_file_and_line() -> None:
+    """'Why did this Nio blackmail story not alert critical?' in one command."""
+    text = "How to prevent ransomware: NIO hit by blackmail demanding bitcoin"
+    result = monitor("rules", "test", "--text", text, "--explain", "--rule", "auto-extortion")
+    assert result.exit_code == 0, result.stderr
+    assert "auto-extortion (critical, rules/automotive.yaml:" in result.stdout
+    assert "did not fire" in result.stdout and "rules/lists/advice.yaml:" in result.stdout
+    assert "found 'How to' in title" in result.stdout
+    data = json.loads(
+        monitor("rules", "test", "--text", text, "--explain", "--json").stdout.splitlines()[0]
+    )
+    assert any("advice.yaml" in line for line in data["why_not"]["auto-extortion"])
+    bad = monitor("rules", "test", "--text", text, "--explain", "--rule", "auto-extorsion")
+    assert bad.exit_code == 2 and "did you mean 'auto-extortion'" in bad.stderr
+
+
+def test_rules_stats_counts_per_rule_and_names_rules_that_never_fired(tmp_path: Path) -> None:
+    config = sample_config(tmp_path)
+    monitor("once", "--config", str(config))
+    assert monitor("mute", "rule", "crypto-theft", "--config", str(config)).exit_code == 0
+    data = [
+        json.loads(line)
+        for line in monitor(
+            "rules", "stats", "--config", str(config), "--since", "100000d", "--json"
+        ).stdout.splitlines()
+    ]
+    by_rule = {row["rule"]: row for row in data}
+    assert by_rule["auto-extortion"]["matched"] >= by_rule["auto-extortion"]["alerted"] >= 2
+    assert all(row["noise"] == 0 and row["muted"] == 0 for row in data)
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    (rules / "never.yaml").write_text(
+        "id: never\ntitle: Never\nseverity: medium\nmatch: {any: [zzqxv]}\n"
+    )
+    text = monitor(
+        "rules", "stats", "--rules", str(rules), "--config", str(config), "--since", "100000d"
+    ).stdout
+    assert "auto-extortion" in text and "never fired: never" in text

@@ -5,6 +5,7 @@
     feeds.py    feeds list | add | remove | import | export
     rules.py    rules check | test | backtest | schema
     noise.py    rules noise (alerts marked "not relevant" in Slack)
+    stats.py    rules stats (per rule: matched, alerted, muted, noise; never fired)
     stories.py  stories test
     mutes.py    mute, unmute, mutes
 
@@ -45,9 +46,11 @@ from .feeds import feeds  # noqa: E402
 from .mutes import list_mutes, mute, unmute  # noqa: E402
 from .noise import noise  # noqa: E402
 from .rules import rules  # noqa: E402
+from .stats import stats  # noqa: E402
 from .status import health, status  # noqa: E402
 from .stories import stories  # noqa: E402
 
 for command in (once, run, status, health, feeds, rules, stories, mute, unmute, list_mutes):
     main.add_command(command)
 rules.add_command(noise)
+rules.add_command(stats)

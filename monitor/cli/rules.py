@@ -15,7 +15,17 @@ from rich.text import Text
 from ..durations import format_duration
 from ..errors import RuleError
 from ..models import Entry, Match
-from .common import DURATION, config_option, err, fail_clearly, out, rules_folder, styled
+from ..rules import Engine
+from .common import (
+    DURATION,
+    config_option,
+    did_you_mean,
+    err,
+    fail_clearly,
+    out,
+    rules_folder,
+    styled,
+)
 
 rules_option = click.option(
     "--rules",
@@ -65,7 +75,13 @@ def check(rules_dir: str | None, config_file: str | None) -> None:
 @click.option("--input", "input_file", help="Feed file or URL, or a JSON Lines file of items.")
 @click.option("--text", help="A title (and text) to try.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
-@click.option("--explain", is_flag=True, help="Show which branch of each condition matched.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show which branch of each condition matched and, for every rule that did not "
+    "fire, the branch that failed or the exception that suppressed the item, with file:line.",
+)
+@click.option("--rule", "only_rule", help="With --explain: only this rule.")
 @click.option("--all", "show_all", is_flag=True, help="Also list items that match nothing.")
 @fail_clearly
 def test(
@@ -75,6 +91,7 @@ def test(
     text: str | None,
     as_json: bool,
     explain: bool,
+    only_rule: str | None,
     show_all: bool,
 ) -> None:
     """Run the rules over items, without touching the database or Slack."""
@@ -90,29 +107,43 @@ def test(
         items = list(load_items(input_file or ""))
     started = time.monotonic()
     matched = 0
+    if only_rule is not None and only_rule not in {r.id for r in engine.rules}:
+        ids = [r.id for r in engine.rules]
+        raise click.BadParameter(f"no rule {only_rule!r}{did_you_mean(only_rule, ids)}")
     for item in items:
         matches = engine.match(item.entry, explain=explain)
         matched += bool(matches)
+        why_not = _why_not(engine, item.entry, only_rule) if explain else {}
+        if only_rule is not None:
+            matches = [m for m in matches if m.rule_id == only_rule]
         if as_json:
-            sys.stdout.write(
-                json.dumps(
-                    {
-                        "id": item.id,
-                        "matches": [
-                            {"rule": m.rule_id, "severity": m.severity.label, "terms": m.terms}
-                            for m in matches
-                        ],
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-        elif matches or show_all:
-            _show(item.entry, matches, explain)
+            record: dict[str, object] = {
+                "id": item.id,
+                "matches": [
+                    {"rule": m.rule_id, "severity": m.severity.label, "terms": m.terms}
+                    for m in matches
+                ],
+            }
+            if explain:
+                record["why_not"] = why_not
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif matches or show_all or (explain and why_not):
+            _show(item.entry, matches, explain, why_not)
     err.print(f"{matched} of {len(items)} items matched ({time.monotonic() - started:.2f}s)")
 
 
-def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
+def _why_not(engine: Engine, entry: Entry, only: str | None) -> dict[str, list[str]]:
+    """For each rule that did not fire: the branch that failed, or the exception."""
+    return {
+        t.rule_id: t.why_not()
+        for t in engine.explain(entry)
+        if not t.matched and (only is None or t.rule_id == only)
+    }
+
+
+def _show(
+    entry: Entry, matches: list[Match], explain: bool, why_not: dict[str, list[str]]
+) -> None:
     title = Text(entry.title, style="bold")
     for m in matches:
         for hit in m.hits:
@@ -136,6 +167,10 @@ def _show(entry: Entry, matches: list[Match], explain: bool) -> None:
         if explain:
             for line in m.explain:
                 out.print(styled(f"      {line}"))
+    for lines in why_not.values():
+        out.print(styled("  ", (lines[0], "yellow")))
+        for line in lines[1:]:
+            out.print(styled(f"    {line}"))
     out.print()
 
 

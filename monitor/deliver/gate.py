@@ -24,6 +24,7 @@ class Gate:
 @dataclass
 class Gates:
     interval: float = 1.0  # seconds between two posts to one channel
+    margin: float = 0.05  # posts reach Slack with a little jitter: keep them this far apart
     base_backoff: float = 30.0
     max_backoff: float = 1800.0
     one_channel: bool = False  # a webhook: every post lands in one channel
@@ -47,10 +48,14 @@ class Gates:
     def opens_at(self, key: str) -> float:
         return self.get(key).opens_at
 
-    def passed(self, key: str, now: float) -> None:
-        """A post went through (``now``: when its answer came): the next one waits the pace."""
+    def passed(self, key: str, now: float, sent: float | None = None) -> None:
+        """A post went through: the next one leaves ``interval`` (and a margin for the
+        network's jitter) after this one left, or at once if the answer took longer.
+        Counting from the answer instead would add Slack's round trip to every post."""
         gate = self.get(key)
-        gate.opens_at, gate.failures, gate.limited = now + self.interval, 0, False
+        start = now if sent is None else sent
+        gate.opens_at = max(now, start + self.interval + (self.margin if sent is not None else 0))
+        gate.failures, gate.limited = 0, False
 
     def rate_limited(self, key: str, now: float, retry_after: float) -> None:
         gate = self.get(key)

@@ -95,6 +95,7 @@ class Delivery:
                         if key not in inflight and queue and self.gates.opens_at(key) <= now:
                             started = self.poster.start(queue, pool, once, now)
                             if started is not None:
+                                started[0].sent_at = now
                                 inflight[key] = started
                 if inflight:
                     opens = [

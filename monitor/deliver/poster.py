@@ -49,6 +49,7 @@ class Work:
     digest: DigestDue | None = None
     story_id: int | None = None
     requeued: bool = False
+    sent_at: float | None = None  # when its Slack call left (the channel's pace counts from it)
     marked: int | None = None  # mark: the alert whose message shows what people did
     version: int = 0  # mark: the marks' version the edit shows
 
@@ -186,7 +187,7 @@ class Poster:
             return
         except PermanentDeliveryError as exc:
             self._permanent(work, ids, exc, report)
-            self.gates.passed(key, now)
+            self.gates.passed(key, now, work.sent_at)
             return
         except Exception as exc:  # a bug must not lose the alert: it stays pending
             log.exception("deliver.bug", alerts=ids)
@@ -194,7 +195,7 @@ class Poster:
                 key, work, ids, TransientDeliveryError(str(exc)), queue, report, once, now
             )
             return
-        self.gates.passed(key, now)
+        self.gates.passed(key, now, work.sent_at)
         self._sent(work, ids, posted, queue, report, now)
 
     def _ids(self, work: Work) -> list[int]:

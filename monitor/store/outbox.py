@@ -233,6 +233,18 @@ class Outbox:
         row = self.db.one("SELECT max(sent_at) FROM alerts WHERE sent_at IS NOT NULL")
         return row[0] if row else None
 
+    def by_rule(self, since: float) -> dict[str, dict[str, int]]:
+        """Alerts created since ``since``, per rule (the one that decided the alert), by
+        state: what `monitor rules stats` tells a rule author."""
+        out: dict[str, dict[str, int]] = {}
+        for rule, state, n in self.db.rows(
+            "SELECT rule_id, state, count(*) FROM alerts WHERE kind = 'alert' "
+            "AND created_at >= ? GROUP BY rule_id, state",
+            (since,),
+        ):
+            out.setdefault(rule, {})[state] = n
+        return out
+
     def counts(self) -> dict[str, int]:
         rows = self.db.rows("SELECT state, count(*) FROM alerts GROUP BY state")
         return {state: n for state, n in rows}
