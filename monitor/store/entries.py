@@ -104,15 +104,25 @@ class Entries:
         return entry_of(row) if row else None
 
     def recent(self, since: float, limit: int) -> Iterator[Entry]:
-        """Titles and summaries of entries first seen since ``since`` (newest first), for
-        the story grouping's word rarity at start."""
+        """Entries first seen since ``since`` and published since then too (or undated),
+        newest first: what the story grouping counted while they arrived, counted again
+        at start. A feed's first poll brings years of old items; they never count."""
         rows = self.db.rows(
-            "SELECT feed, key, title, summary FROM entries WHERE first_seen >= ? "
-            "ORDER BY first_seen DESC LIMIT ?",
-            (since, limit),
+            "SELECT feed, key, title, summary, published FROM entries WHERE first_seen >= ? "
+            "AND (published IS NULL OR published >= ?) ORDER BY first_seen DESC LIMIT ?",
+            (since, since, limit),
         )
         for r in rows:
-            yield Entry(feed=r[0], key=r[1], url_key="", link="", title=r[2], summary=r[3])
+            published = datetime.fromtimestamp(r[4], tz=UTC) if r[4] is not None else None
+            yield Entry(
+                feed=r[0],
+                key=r[1],
+                url_key="",
+                link="",
+                title=r[2],
+                summary=r[3],
+                published=published,
+            )
 
     def since(self, since: float) -> Iterator[tuple[int, Entry]]:
         rows = self.db.rows(
