@@ -149,3 +149,17 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     pass
+
+
+def error_kind(exc: MonitorError) -> str:
+    """A short, bounded name for what failed (a metric's label)."""
+    if isinstance(exc, HTTPStatusError):
+        return f"http_{exc.status // 100}xx"
+    kinds: list[tuple[type[MonitorError], str]] = [
+        (FetchTimeout, "timeout"),
+        (TooLarge, "too_large"),
+        (TransportError, "transport"),
+        (ParseError, "parse"),
+        (StoreError, "database"),
+    ]
+    return next((name for cls, name in kinds if isinstance(exc, cls)), "internal")

@@ -27,15 +27,7 @@ import structlog
 from . import schedule
 from .batch import Batch, at
 from .config import FeedConfig, Settings
-from .errors import (
-    FetchTimeout,
-    HTTPStatusError,
-    MonitorError,
-    ParseError,
-    StoreError,
-    TooLarge,
-    TransportError,
-)
+from .errors import MonitorError, error_kind
 from .feeds.fetch import Fetcher
 from .feeds.parser import Parsed, ParseJob, Parser
 from .models import Candidate, Entry, FetchResult, ParserState, Validators
@@ -327,17 +319,3 @@ def _validators(state: FeedState | None) -> Validators:
     if state is None:
         return Validators()
     return Validators(state.etag, state.last_modified, state.content_hash)
-
-
-def error_kind(exc: MonitorError) -> str:
-    """A short, bounded name for what failed (a metric's label)."""
-    if isinstance(exc, HTTPStatusError):
-        return f"http_{exc.status // 100}xx"
-    kinds: list[tuple[type[MonitorError], str]] = [
-        (FetchTimeout, "timeout"),
-        (TooLarge, "too_large"),
-        (TransportError, "transport"),
-        (ParseError, "parse"),
-        (StoreError, "database"),
-    ]
-    return next((name for cls, name in kinds if isinstance(exc, cls)), "internal")
