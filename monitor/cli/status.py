@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from ..config import Settings, load_settings
@@ -112,6 +111,8 @@ def _fmt(seconds: float | None, suffix: str = " ago") -> str:
 
 def show(data: dict[str, Any]) -> None:
     """Everything from the database is untrusted text: printed as Text, never markup."""
+    from rich.table import Table  # here: `monitor health` never draws one
+
     beat = data["heartbeat_age"]
     tick = _fmt(beat) if beat is not None else "never (not running?)"
     out.print(styled(("database", "bold"), f" {data['database']} · daemon last tick: {tick}"))

@@ -37,8 +37,12 @@ class Meta:
         self.db = db
 
     def set(self, key: str, value: str | None) -> None:
-        with self.db.guard():
-            self.db.utils.table("meta").upsert({"key": key, "value": value}, pk="key")
+        with self.db.transaction() as conn:  # plain SQL: the health check writes this
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def get(self, key: str) -> str | None:
         row = self.db.one("SELECT value FROM meta WHERE key = ?", (key,))
