@@ -7,6 +7,7 @@ into a live progress bar, and are printed as text, never as markup.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import structlog
@@ -19,10 +20,17 @@ from . import terminal
 class ConsoleLogger:
     """structlog's PrintLogger, printing through a rich Console."""
 
+    _lock = threading.Lock()  # log lines come from several threads; one line at a time
+
     def __init__(self, console: Console) -> None:
         self.console = console
 
     def msg(self, message: str) -> None:
+        if not self.console.is_terminal:  # a file or a pipe (JSON lines): no bar to avoid
+            with self._lock:
+                self.console.file.write(message + "\n")
+                self.console.file.flush()
+            return
         text = Text.from_ansi(message) if "\x1b[" in message else Text(message)
         self.console.print(text, soft_wrap=True, crop=False)
 

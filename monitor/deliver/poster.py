@@ -227,22 +227,23 @@ class Poster:
         if posted.channel and self.channel_ids.get(name) != posted.channel:
             self.channel_ids[name] = posted.channel
             self.store.meta.set(CHANNEL_IDS, json.dumps(self.channel_ids))
-        self.store.outbox.mark_sent(ids, now, posted.channel, posted.ts)
-        report.sent += len(ids)
         alert = work.alert
-        if alert is not None and alert.story_id is not None:
-            if work.kind == "alert:alert" and alert.kind == AlertKind.ALERT:
-                story = self.store.stories.get(alert.story_id)
-                if story is not None and story.slack_ts is None and posted.ts:
-                    self.store.stories.set_message(alert.story_id, posted.channel, posted.ts)
-                    if alert.role == Role.FOLLOWUP:  # its root never went out: now it is
-                        self.store.outbox.promote(alert.id)
-            elif work.kind in ("alert:followup", "alert:line"):
-                self.store.stories.mark_dirty(alert.story_id, True)
-                if self.sender.threads and not any(
-                    w.kind == "update" and w.story_id == alert.story_id for w in queue
-                ):
-                    queue.append(Work("update", story_id=alert.story_id))
+        story_id = alert.story_id if alert is not None and work.digest is None else None
+        own = work.kind == "alert:alert" and alert is not None and alert.kind == AlertKind.ALERT
+        followup = work.kind in ("alert:followup", "alert:line")
+        self.store.record_sent(
+            ids,
+            now,
+            posted.channel,
+            posted.ts,
+            story_id=story_id,
+            own_message=own,
+            followup=followup,
+        )
+        report.sent += len(ids)
+        owed = any(w.kind == "update" and w.story_id == story_id for w in queue)
+        if story_id is not None and followup and self.sender.threads and not owed:
+            queue.append(Work("update", story_id=story_id))
         (log.debug if self.sender.name == "terminal" else log.info)(
             "alert.sent",
             alerts=ids,

@@ -163,6 +163,43 @@ class Store:
                 )
         return out
 
+    def record_sent(
+        self,
+        ids: Sequence[int],
+        now: float,
+        channel: str | None,
+        slack_ts: str | None,
+        *,
+        story_id: int | None = None,
+        own_message: bool = False,
+        followup: bool = False,
+    ) -> bool:
+        """A post went through, in one transaction: its alerts marked sent and, for a
+        story, its own message recorded (if it had none: returns True) or its count
+        marked for an edit (a follow-up)."""
+        became_message = False
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "UPDATE alerts SET state = 'sent', sent_at = ?, slack_channel = ?, "
+                "slack_ts = ?, last_error = NULL WHERE id = ?",
+                [(now, channel, slack_ts, i) for i in ids],
+            )
+            if story_id is not None and own_message and slack_ts:
+                cur = conn.execute(
+                    "UPDATE stories SET slack_channel = ?, slack_ts = ? "
+                    "WHERE id = ? AND slack_ts IS NULL",
+                    (channel, slack_ts, story_id),
+                )
+                became_message = cur.rowcount == 1
+                if became_message:  # a follow-up whose root never went out is the root now
+                    conn.execute(
+                        "UPDATE alerts SET role = 'root' WHERE id = ? AND role = 'followup'",
+                        (ids[0],),
+                    )
+            elif story_id is not None and followup:
+                conn.execute("UPDATE stories SET needs_update = 1 WHERE id = ?", (story_id,))
+        return became_message
+
     def split_story(self, story_id: int, alert_id: int, now: float) -> int:
         with self.db.transaction() as conn:
             new_id = regroup.split(conn, story_id, alert_id, now)
