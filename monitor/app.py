@@ -20,6 +20,7 @@ from .deliver.outbox import Delivery, DeliveryReport
 from .deliver.sender import Sender
 from .errors import ConfigError, RuleError
 from .feeds.fetch import Fetcher
+from .lockfile import open_beside
 from .ops import Ops
 from .pipeline import CycleReport, FeedOutcome, Pipeline
 from .rules import Engine, RuleSet, load_rules, signature
@@ -62,15 +63,9 @@ def make_fetcher(settings: Settings) -> Fetcher:
 @contextmanager
 def instance_lock(database: Path) -> Iterator[None]:
     """One daemon or `once` per database: two would send the same alerts."""
-    try:
-        database.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(database.with_name(database.name + ".lock"), "a+")  # noqa: SIM115
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create the lock file beside the database: {exc.strerror or exc}",
-            file=str(database),
-            hint="`database:` must be a file in a folder the monitor may write to",
-        ) from exc
+    handle = open_beside(
+        database, "`database:` must be a file in a folder the monitor may write to"
+    )
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:

@@ -22,6 +22,7 @@ import yaml
 
 from .config import FeedConfig, Settings, load_feeds_file
 from .errors import ConfigError
+from .lockfile import open_beside
 
 HEADER = """\
 # Feeds managed by `monitor feeds add | remove | import`. Hand edits are fine too:
@@ -35,15 +36,9 @@ def editing(settings: Settings) -> Iterator[list[FeedConfig]]:
     """The feeds file's feeds, to change in place; saved when the block ends."""
     path = settings.feeds_file
     assert path is not None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write beside the feeds file: {exc.strerror or exc}",
-            file=str(path),
-            hint="set feeds_file (or MONITOR_FEEDS_FILE) to a file in a writable folder",
-        ) from exc
+    lock = open_beside(
+        path, "set feeds_file (or MONITOR_FEEDS_FILE) to a file in a writable folder"
+    )
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         feeds = load_feeds_file(path, settings.with_managed([]))

@@ -10,18 +10,16 @@ states) and the local servers' own records.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.running import spawn
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.01) -> Any:
@@ -81,28 +79,8 @@ class Daemon:
 
     def start(self) -> Daemon:
         assert self.proc is None or self.proc.poll() is not None, "already running"
-        full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))}
-        full.update(self.env)
         self.starts.append(len(self.log.read()))
-        with self.log.path.open("ab") as out:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "monitor",
-                    "--log-format",
-                    "json",
-                    "--log-level",
-                    "INFO",
-                    "run",
-                    "--config",
-                    str(self.config),
-                ],
-                cwd=REPO,
-                env=full,
-                stdout=out,
-                stderr=out,
-            )
+        self.proc = spawn(self.config, self.env, self.log.path, "INFO")
         return self
 
     @property

@@ -15,33 +15,40 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def spawn(
+    config: Path, env: dict[str, str], log: Path, level: str = "DEBUG"
+) -> subprocess.Popen[bytes]:
+    """`monitor run` as a user starts it, logging JSON lines to ``log`` (appended)."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))}
+    full.update(env)
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--log-format",
+                "json",
+                "--log-level",
+                level,
+                "run",
+                "--config",
+                str(config),
+            ],
+            cwd=REPO,
+            env=full,
+            stdout=out,
+            stderr=out,
+        )
+
+
 class Daemon:
     def __init__(self, config: Path, env: dict[str, str], log: Path) -> None:
         self.config, self.env, self.log = config, env, log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Daemon:
-        full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MONITOR_"))}
-        full.update(self.env)
-        with self.log.open("ab") as out:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "monitor",
-                    "--log-format",
-                    "json",
-                    "--log-level",
-                    "DEBUG",
-                    "run",
-                    "--config",
-                    str(self.config),
-                ],
-                cwd=REPO,
-                env=full,
-                stdout=out,
-                stderr=out,
-            )
+        self.proc = spawn(self.config, self.env, self.log)
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:

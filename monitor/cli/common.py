@@ -86,6 +86,15 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
 DURATION = Duration()
 
 
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Rules folder (and its aliases/) [default: from the config, else rules/].",
+)
+
+
 def rules_folder(rules_dir: str | None, config_file: str | None) -> Path:
     """--rules, else the config's `rules:`, else rules/ (no config needed to try rules)."""
     if rules_dir:

@@ -24,15 +24,8 @@ from .common import (
     fail_clearly,
     out,
     rules_folder,
+    rules_option,
     styled,
-)
-
-rules_option = click.option(
-    "--rules",
-    "rules_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Rules folder [default: from the config, else rules/].",
 )
 
 
@@ -141,9 +134,7 @@ def _why_not(engine: Engine, entry: Entry, only: str | None) -> dict[str, list[s
     }
 
 
-def _show(
-    entry: Entry, matches: list[Match], explain: bool, why_not: dict[str, list[str]]
-) -> None:
+def _show(entry: Entry, matches: list[Match], explain: bool, why_not: dict[str, list[str]]) -> None:
     title = Text(entry.title, style="bold")
     for m in matches:
         for hit in m.hits:

@@ -14,19 +14,21 @@ from rich.table import Table
 
 from ..config import load_settings
 from ..durations import format_duration
-from .common import DURATION, config_option, fail_clearly, out, rules_folder, styled
+from .common import (
+    DURATION,
+    config_option,
+    fail_clearly,
+    out,
+    rules_folder,
+    rules_option,
+    styled,
+)
 
 ALERTED = ("sent", "pending", "sending", "digest", "summarized", "failed")
 
 
 @click.command("stats")
-@click.option(
-    "--rules",
-    "rules_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Rules folder [default: from the config, else rules/].",
-)
+@rules_option
 @config_option
 @click.option("--since", type=DURATION, default="30d", show_default=True, help="e.g. 7d, 72h.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per rule on stdout.")

@@ -9,7 +9,16 @@ from datetime import timedelta
 
 import click
 
-from .common import DURATION, config_option, err, fail_clearly, out, rules_folder, styled
+from .common import (
+    DURATION,
+    config_option,
+    err,
+    fail_clearly,
+    out,
+    rules_folder,
+    rules_option,
+    styled,
+)
 
 
 @click.group()
@@ -25,13 +34,7 @@ def stories() -> None:
     help="Feed file or URL, or JSON Lines of {id, source, title, summary, link, published}.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per item on stdout.")
-@click.option(
-    "--rules",
-    "rules_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Rules folder, for its aliases/ [default: from the config, else rules/].",
-)
+@rules_option
 @config_option
 @click.option(
     "--window", type=DURATION, default="72h", show_default=True, help="Reports this close can join."
