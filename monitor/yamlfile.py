@@ -38,8 +38,13 @@ class YamlSyntaxError(Exception):
         self.file, self.line, self.col, self.message = file, line, col, message
 
 
+# libyaml's loader when PyYAML was built with it: the same nodes and marks, about
+# ten times faster (a 10,000-feed configuration took 2 s to read with the pure one)
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml_text(text: str, file: str) -> YamlDoc:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         doc = YamlDoc(file=file, data=None)
@@ -62,7 +67,7 @@ def load_yaml_file(path: Path) -> YamlDoc:
     return load_yaml_text(text, str(path))
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, doc: YamlDoc) -> Any:
+def _build(loader: Any, node: yaml.Node, path: PathKey, doc: YamlDoc) -> Any:
     doc.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
