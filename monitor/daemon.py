@@ -85,8 +85,7 @@ class Daemon:
         now = time.time()
         pruned = m.store.entries.prune(now - m.settings.retention.total_seconds())
         m.pipeline.expire(now)
-        with m.store.db.guard():
-            m.store.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        m.store.db.checkpoint()
         log.info("housekeeping", pruned=pruned)
 
     def deliver_forever(self) -> None:

@@ -53,7 +53,7 @@ def check(
         return Health(False, ("no database yet: has the daemon started?",))
     try:
         with Store(settings.database) as store:
-            store.db.conn.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_MS}")
+            store.db.wait_at_most(PROBE_BUSY_MS)
             beat = store.meta.get("heartbeat")
             store.meta.set("health_probe", str(now))  # the database takes a write
             pending, oldest = store.outbox.pending_summary()

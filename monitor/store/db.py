@@ -74,6 +74,16 @@ class Database:
     def close(self) -> None:
         self.conn.close()
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (housekeeping)."""
+        with self.guard():
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def wait_at_most(self, milliseconds: int) -> None:
+        """How long a statement waits for another writer before it fails as locked."""
+        with self.guard():
+            self.conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+
     @contextmanager
     def guard(self) -> Iterator[None]:
         """Translate SQLite's errors into a StoreError naming the database."""
