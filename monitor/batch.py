@@ -114,9 +114,11 @@ class Batch:
             )
             self._regrouped = self.store.meta.get(REGROUPED)
             grouper.expire(now)  # before observing: undated items count from now
-            grouper.observe(self.store.entries.recent(now - window, WARM_ENTRIES))
-            for entry_id, story, entry, when in self.store.stories.reports_since(now - window):
-                grouper.remember(Report(str(entry_id), entry, when), story)
+            reports = (
+                (Report(str(entry_id), entry, when), story)
+                for entry_id, story, entry, when in self.store.stories.reports_since(now - window)
+            )
+            grouper.warm(self.store.entries.recent(now - window, WARM_ENTRIES), reports)
             self._grouper = grouper
         return self._grouper
 

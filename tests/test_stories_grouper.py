@@ -75,11 +75,16 @@ def test_templated_incidents_are_one_story_each_on_a_fresh_grouper() -> None:
 def test_templated_incidents_are_one_story_each_on_a_warm_grouper() -> None:
     g = grouper()
     warm: dict[str, Entry] = {}
+    counted: list[Entry] = []
+    reports = []
     for name, entries in sample_feeds().items():
-        g.observe(entries)
+        counted.extend(entries)
         for i, entry in enumerate(entries):
             warm[f"{name}{i}"] = entry
-            g.remember(report(f"{name}{i}", entry.title, entry.summary, name, T0 - H), f"{name}{i}")
+            reports.append(
+                (report(f"{name}{i}", entry.title, entry.summary, name, T0 - H), f"{name}{i}")
+            )
+    g.warm(counted, reports)
     decisions = cycle(g, [r.entry for r in TEMPLATED], TEMPLATED)
     assert stories(decisions) == 24
     for d, r in zip(decisions, TEMPLATED, strict=True):
@@ -195,8 +200,7 @@ def test_remembered_reports_keep_their_story_and_moves_are_followed() -> None:
     a = report("a", NIO_A.title, NIO_A.summary, "X", T0)
     b = report("b", NIO_B.title, NIO_B.summary, "Y", T0 + H)
     g = grouper()
-    g.observe([a.entry, b.entry])
-    g.remember(a, "story-7")
+    g.warm([a.entry, b.entry], [(a, "story-7")])
     (decision,) = g.assign([b])
     assert decision.joined and decision.story == "story-7" and decision.with_key == "a"
     g.move("a", "story-9")
@@ -302,3 +306,34 @@ def test_decisions_explain_themselves() -> None:
     (second,) = cycle(g, [b.entry], [b])
     assert second.key == "b" and second.story == "a" and 0.26 <= second.score <= 1
     assert second.shared[0] in {"2.25m", "NIO"} and "NIO" in second.shared
+
+
+def test_warm_counts_undated_items_from_the_restart_not_from_later_reports() -> None:
+    g = grouper()
+    g.expire(T0)  # the restart
+    undated = Entry(feed="Wire", key="u", url_key="", link="", title="Zorblax hits Acme")
+    later = report("r", "Ford plant halted by a cyber attack", at=T0 + 10 * H)
+    g.warm([undated], [(later, "r")])
+    assert g.rarity.docs == 1  # the report was not among the counted items
+    g.expire(T0 + 72 * H + 1)  # 72 h after the restart: the undated item leaves
+    assert g.rarity.docs == 0
+
+
+def test_warm_is_observing_then_recording_the_reports() -> None:
+    entries = [e for feed in sample_feeds().values() for e in feed]
+    reports = [
+        (report(f"k{i}", e.title, e.summary, e.feed, T0 - H), f"s{i % 7}")
+        for i, e in enumerate(entries[::3])
+    ]
+    warm, by_hand = grouper(), grouper()
+    for g in (warm, by_hand):
+        g.expire(T0)
+    warm.warm(entries, reports)
+    by_hand.observe(entries)
+    for r, story in reports:
+        by_hand._add(r, story)  # what assign records, without deciding
+    assert warm.rarity.df == by_hand.rarity.df and warm.rarity.docs == by_hand.rarity.docs
+    assert warm._story == by_hand._story
+    assert cycle(warm, [r.entry for r in TEMPLATED], TEMPLATED) == cycle(
+        by_hand, [r.entry for r in TEMPLATED], TEMPLATED
+    )

@@ -177,3 +177,31 @@ def test_bad_alias_files_name_the_place(tmp_path: Path, body: str, message: str)
 def test_the_shipped_background_matches_the_tokenizer() -> None:
     assert TABLE.version == TOKENS_VERSION and TABLE.docs > 1000
     assert TABLE.df["ransomwar"] > TABLE.df.get("conpet", 0)
+
+
+def test_remembered_words_give_the_same_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The word memo is only a cache: the same words at the start of a sentence and in
+    its middle, in headlines and in Title Case, give what the plain tokenizer gives, also
+    when the memo fills up and starts over."""
+    samples = [
+        "Ford confirms ransomware attack. Ford says the attackers stole data.",
+        # capitalised in the middle a third of the time: a name there, a word first
+        "Blockchain firms were hit. A Blockchain firm paid the Council. Council says no.",
+        "Researchers say Critical flaw hits Ford suppliers; researchers warn",
+        "Toyota's $2.25 million ransom: JLR, Jaguar Land Rover and 8Base named",
+        "Hackers Demand $2.25M In Bitcoin From NIO After Data Theft",
+        "hackers demand bitcoin. Hackers leak cieautomotive.com files, Russia-linked",
+        "蔚来收到勒索邮件，要求支付225万美元等值比特币 NIO",
+    ]
+    for memo_size in (65536, 3):
+        monkeypatch.setattr("monitor.stories.text.WORDS", memo_size)
+        words: dict = {}
+        for _ in range(2):
+            for text in samples:
+                for headline in (True, False):
+                    plain = tokenize(text, ALIASES, TABLE.capitalised, headline=headline)
+                    kept = tokenize(
+                        text, ALIASES, TABLE.capitalised, headline=headline, words=words
+                    )
+                    assert kept == plain, text
+        assert 0 < len(words) <= max(memo_size, 1)

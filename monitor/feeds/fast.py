@@ -89,9 +89,7 @@ _CHANNEL_HEAD = re.compile(rb"<(?:item|entry)[\s>/]")
 _ASKS = {
     "ttl": re.compile(rb"<ttl>\s*([^<]{1,20})</ttl>"),
     "sy_updateperiod": re.compile(rb"<sy:updatePeriod>\s*([^<]{1,20})</sy:updatePeriod>"),
-    "sy_updatefrequency": re.compile(
-        rb"<sy:updateFrequency>\s*([^<]{1,20})</sy:updateFrequency>"
-    ),
+    "sy_updatefrequency": re.compile(rb"<sy:updateFrequency>\s*([^<]{1,20})</sy:updateFrequency>"),
 }
 
 

@@ -31,9 +31,7 @@ def split(conn: sqlite3.Connection, story_id: int, alert_id: int, now: float) ->
         "SELECT feed, severity, channel, state, payload FROM alerts WHERE id = ?", (alert_id,)
     ).fetchone()
     alone = replace(AlertPayload.from_json(payload), grouping=None)
-    new_id = Stories.create(
-        conn, f"split-{alert_id}", alone.title, now, severity, channel, feed
-    )
+    new_id = Stories.create(conn, f"split-{alert_id}", alone.title, now, severity, channel, feed)
     if state in ("sent", "sending"):
         conn.execute(_COPY, (now, alone.to_json(), new_id, "root", alert_id))
         conn.execute("UPDATE alerts SET story_id = ? WHERE id = ?", (new_id, alert_id))
@@ -80,4 +78,3 @@ def recount(conn: sqlite3.Connection, story_id: int) -> None:
         "UPDATE stories SET items = ?, outlets = ?, needs_update = 1 WHERE id = ?",
         (max(1, len(feeds)), json.dumps(list(dict.fromkeys(feeds))), story_id),
     )
-

@@ -5,7 +5,7 @@ features.py    what is compared of one item; title-only items, digests
 background.py  the shipped table of how common tokens are in real news
 rarity.py      that table plus the items seen inside the window
 score.py       how alike two reports are, and whether names allow a join
-grouper.py     the index: observe, assign, remember, move, expire
+grouper.py     the index: observe, assign, warm, move, expire
 offline.py     the same Grouper fed cycle by cycle, for tools and the evaluation
 aliases.py     alias tables (data/aliases.yaml + <rules>/aliases/*.yaml)
 """

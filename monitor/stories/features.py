@@ -11,7 +11,7 @@ from ..models import Entry
 from .aliases import KNOWN, PLACE, Aliases
 from .background import Background
 from .digest import clauses, is_digest
-from .text import Token, tokenize
+from .text import Token, Words, tokenize
 
 LEAD = 400  # characters of the summary compared: the lead says what happened
 TITLE_ONLY = 40  # a summary shorter than this (once a repeated title is cut) adds nothing
@@ -43,6 +43,7 @@ class Featurizer:
         self.background = background
         self._cache: dict[tuple[str, str, str], Features] = {}
         self._own: dict[str, frozenset[str]] = {}
+        self._words: Words = {}
 
     def __call__(self, entry: Entry) -> Features:
         key = (entry.feed, entry.title, entry.summary)
@@ -54,7 +55,9 @@ class Featurizer:
         return found
 
     def tokens(self, text: str, *, headline: bool = False) -> list[Token]:
-        return tokenize(text, self.aliases, self.background.capitalised, headline=headline)
+        return tokenize(
+            text, self.aliases, self.background.capitalised, headline=headline, words=self._words
+        )
 
     def _features(self, entry: Entry) -> Features:
         # the outlet's own name appended to headlines ("… | UpGuard") and signing off

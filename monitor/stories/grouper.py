@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from ..models import Entry
 from .aliases import Aliases, load_aliases
 from .background import Background, load_background
-from .features import Featurizer
+from .features import Features, Featurizer
 from .models import Decision, Doc, Report
 from .rarity import Rarity
 from .score import Pair, Scorer
@@ -79,9 +79,23 @@ class Grouper:
             decided[report.key] = decision
         return [decided[r.key] for r in batch]
 
-    def remember(self, report: Report, story: str) -> None:
-        """Warm-up on restart: a report the database already grouped into ``story``."""
-        self._add(report, story)
+    def warm(self, entries: Iterable[Entry], reports: Iterable[tuple[Report, str]]) -> None:
+        """Warm-up on restart, after ``expire(now)``: what ``observe`` counted for
+        ``entries`` and what ``assign`` recorded for ``reports`` (each with the story the
+        database has it in). The same as observing, then adding each report; but a
+        report's text is usually among the entries, so it is featurized once, not twice
+        (the featurizer's cache is far smaller than a window of news)."""
+        undated = self._now  # observe's time for undated items: before any report moves it
+        known: dict[tuple[str, str, str], Features] = {}
+        for report, story in reports:
+            self._add(report, story)
+            e = report.entry
+            known[(e.feed, e.title, e.summary)] = self._docs[report.key].features
+        for entry in entries:
+            at = entry.published.timestamp() if entry.published else undated
+            features = known.get((entry.feed, entry.title, entry.summary))
+            self.rarity.add(at, entry.feed, (features or self.featurize(entry)).full)
+        self.scorer.reset()
 
     def move(self, key: str, story: str) -> None:
         """A person split or merged stories: this report now belongs to ``story``."""

@@ -63,8 +63,18 @@ class Token:
         return self.kind in (NAME, KNOWN, PLACE)
 
 
-def tokenize(text: str, aliases: Aliases, caps: Caps, *, headline: bool = False) -> list[Token]:
-    """Tokens of one text in order; ``headline``: Title Case carries no information."""
+Words = dict[tuple[str, bool], tuple[Token, ...]]  # a word's tokens, remembered
+WORDS = 65536  # words remembered: news reuses its vocabulary, so most are seen before
+
+
+def tokenize(
+    text: str, aliases: Aliases, caps: Caps, *, headline: bool = False, words: Words | None = None
+) -> list[Token]:
+    """Tokens of one text in order; ``headline``: Title Case carries no information.
+
+    ``words`` remembers each word's tokens between calls with the same ``aliases`` and
+    ``caps`` (both fixed once built): a word's tokens depend only on the word and on
+    whether it opens a sentence, and most of the time goes there."""
     out: list[Token] = []
     if _CJK_RUN.search(text):
         text = _cjk_aliases_and_figures(text, aliases, out)
@@ -90,7 +100,16 @@ def tokenize(text: str, aliases: Aliases, caps: Caps, *, headline: bool = False)
                 out.append(Token(f"${fig}", fig, FIGURE))
             continue
         initial = title_case or _starts_sentence(text, match.start("tok"))
-        out.extend(_word_tokens(cleaned[i], initial, aliases, caps))
+        if words is None:
+            out.extend(_word_tokens(cleaned[i], initial, aliases, caps))
+            continue
+        key = (cleaned[i], initial)
+        known = words.get(key)
+        if known is None:
+            if len(words) >= WORDS:
+                words.clear()
+            known = words[key] = tuple(_word_tokens(cleaned[i], initial, aliases, caps))
+        out.extend(known)
     for run in _CJK_RUN.findall(text):
         out.extend(Token(run[j : j + 2], run[j : j + 2]) for j in range(len(run) - 1))
     return out
