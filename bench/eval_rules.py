@@ -202,10 +202,10 @@ def report(results: dict[str, dict[str, Any]], show_misses: set[str]) -> None:
     print()
     for key, op, bound in TARGETS:
         name = f"{key} {op} {bound:.2f}"
-        cells = "".join(
-            f"{'met' if results[n]['targets'][name] else 'MISSED':>{width}}" for n in names
-        )
-        print(f"  {'target ' + name:40}{cells}")
+        cells = ["met" if results[n]["targets"][name] else "MISSED" for n in names]
+        # right-aligned under the columns; a label longer than 40 eats into the first
+        first = f"  {'target ' + name:<{40 + width - len(cells[0])}}{cells[0]}"
+        print(first + "".join(f"{c:>{width}}" for c in cells[1:]))
     for n in names:
         if n in show_misses:
             for heading, rows in results[n]["misses"].items():
