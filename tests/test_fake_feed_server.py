@@ -326,7 +326,6 @@ def test_stop_with_inflight_slow_response_does_not_hang() -> None:
 
 def test_concurrent_requests(server: FeedServer) -> None:
     server.set_slow("/s", 0.3)
-    started = time.monotonic()
     results: list[int] = []
     lock = threading.Lock()
 
@@ -341,7 +340,9 @@ def test_concurrent_requests(server: FeedServer) -> None:
     for t in threads:
         t.join()
     assert results == [200] * 8
-    assert time.monotonic() - started < 1.5  # served in parallel
+    # served in parallel: counted by the server, not guessed from a stopwatch (a
+    # server answering one at a time never has two in flight, however fast it is)
+    assert server.max_in_flight >= 2
     assert server.count("/s") == 8
 
 
