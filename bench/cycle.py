@@ -604,22 +604,29 @@ def drain(config: Path) -> None:
 
 
 class Server:
-    def __init__(self, manifest_file: Path) -> None:
+    """A server child process (``script _serve ARG``) spoken to in JSON lines over its
+    stdin and stdout; its first line is its hello. This farm's and ``bench/farm.py``'s."""
+
+    def __init__(self, script: str, arg: str, what: str = "the feed server") -> None:
+        self.what = what
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "_serve", str(manifest_file)],
+            [sys.executable, script, "_serve", arg],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             bufsize=1,
         )
-        self.base_url = self._read()["base_url"]
+        self.hello = self._read()
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
-            raise SystemExit("the feed server process died (see its stderr above)")
-        return json.loads(line)
+            raise SystemExit(f"{self.what} process died (see its stderr above)")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise SystemExit(f"{self.what}: {answer['error']}")
+        return answer
 
     def ask(self, command: str) -> dict[str, Any]:
         assert self.proc.stdin is not None
@@ -694,60 +701,89 @@ def reap_orphans(keep: set[int], limit: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-class TreeRSS(threading.Thread):
-    """Peak of the summed RSS of a process and all its descendants, sampled."""
+class TreeMemory(threading.Thread):
+    """Peaks of the summed RSS of a process and all its descendants, sampled every
+    ``every`` seconds, and of their summed PSS (which splits the pages the parse
+    pool's workers share with the forkserver) only when the RSS reaches a new peak
+    and every ``PSS_EVERY``-th sample: reading ``smaps_rollup`` walks the page tables,
+    about 1 ms per 100 MB, CPU this process would take from the measured one on a
+    2-core machine."""
 
-    def __init__(self, root: int) -> None:
+    PSS_EVERY = 10
+
+    def __init__(self, root: int, every: float) -> None:
         super().__init__(daemon=True)
-        self.root, self.peak_kb, self._stop_event = root, 0, threading.Event()
+        self.root, self.every = root, every
+        self.rss_kb = self.pss_kb = self.processes = 0
+        self._stop_event = threading.Event()
 
     def run(self) -> None:
-        while not self._stop_event.wait(0.1):
+        samples = 0
+        while not self._stop_event.wait(self.every):
             pids, todo = set(), [self.root]
             while todo:
                 pid = todo.pop()
                 if pid not in pids:
                     pids.add(pid)
                     todo.extend(children_of(pid))
-            total = 0
-            for pid in pids:
-                try:
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            total += int(line.split()[1])
-                except OSError:
-                    pass
-            self.peak_kb = max(self.peak_kb, total)
+            rss = sum(_kb(pid, "status", "VmRSS:") for pid in pids)
+            if rss > self.rss_kb or samples % self.PSS_EVERY == 0:
+                self.pss_kb = max(self.pss_kb, sum(_kb(p, "smaps_rollup", "Pss:") for p in pids))
+            self.rss_kb = max(self.rss_kb, rss)
+            self.processes = max(self.processes, len(pids))
+            samples += 1
 
-    def stop(self) -> int:
+    def stop(self) -> TreeMemory:
         self._stop_event.set()
         self.join()
-        return self.peak_kb
+        return self
+
+
+def _kb(pid: int, file: str, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # the process ended between the listing and the read
+    return 0
 
 
 KEEP_CHILDREN: set[int] = set()  # the feed server: alive across runs, never reaped early
 
 
 def run_monitor(
-    name: str, config: Path, workdir: Path, profile_dir: Path | None, timeout: float
+    name: str,
+    config: Path,
+    workdir: Path,
+    timeout: float,
+    sample: float,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
-    """`monitor once` as a child; wall around it, CPU of its whole process tree (its own
-    rusage from os.wait4 plus every descendant's, the parse pool's included)."""
-    profile = profile_dir / f"{name}.prof" if profile_dir else None
-    once = ["--log-format", "json", "once", "--config", str(config)]
-    cmd = [*monitor_command(workdir, profile), *once]
+    """`monitor once` as a child: wall around it, CPU of its whole process tree (its
+    rusage from wait4 plus every reaped descendant's), sampled memory of the tree."""
+    cmd = [
+        *monitor_command(workdir, profile),
+        "--log-format",
+        "json",
+        "once",
+        "--config",
+        str(config),
+    ]
     stderr_file = workdir / f"{name}.stderr"
+    env = child_env()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.devnull, "wb") as devnull, open(stderr_file, "wb") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=devnull, stderr=err, cwd=workdir, env=child_env())
-        sampler = TreeRSS(proc.pid)
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=err, cwd=workdir, env=env)
+        sampler = TreeMemory(proc.pid, sample)
         sampler.start()
         timed_out = threading.Event()
 
         def kill() -> None:
             timed_out.set()
-            os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
 
         killer = threading.Timer(timeout, kill)
         killer.start()
@@ -756,12 +792,10 @@ def run_monitor(
         finally:
             killer.cancel()
         wall = time.perf_counter() - started
-        tree_rss_kb = sampler.stop()
+        sampler.stop()
     reap_orphans(KEEP_CHILDREN)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    tree_user = after.ru_utime - before.ru_utime
-    tree_sys = after.ru_stime - before.ru_stime
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    exit_code = os.waitstatus_to_exitcode(status)
     text = stderr_file.read_text(errors="replace")
     found = SUMMARY_RE.search(text)
     summary = (
@@ -769,23 +803,24 @@ def run_monitor(
         if found
         else None
     )
-    if proc.returncode != 0 or summary is None:
-        sys.stderr.write(
-            f"\n`monitor once` ({name}) exited {proc.returncode}; its stderr:\n"
-            + text[-3000:]
-            + "\n"
-        )
+    if exit_code != 0 or summary is None:
+        sys.stderr.write(f"\n`monitor once` ({name}) exited {exit_code}; its stderr:\n")
+        sys.stderr.write(text[-3000:] + "\n")
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     return {
-        "exit_code": proc.returncode,
+        "exit_code": exit_code,
         "timed_out": timed_out.is_set(),
         "wall": wall,
-        "cpu": tree_user + tree_sys,  # the whole tree: the monitor and its parse pool
-        "cpu_user": tree_user,
-        "cpu_sys": tree_sys,
+        "cpu": user + system,
+        "cpu_user": user,
+        "cpu_sys": system,
         "cpu_main_process": usage.ru_utime + usage.ru_stime,
-        "max_rss_mb": usage.ru_maxrss / 1024,
-        "tree_rss_peak_mb": tree_rss_kb / 1024,
+        "main_rss_mb": usage.ru_maxrss / 1024,
+        "tree_rss_peak_mb": sampler.rss_kb / 1024,
+        "tree_pss_peak_mb": sampler.pss_kb / 1024,
+        "tree_processes": sampler.processes,
         "monitor_summary": summary,
+        "log_lines": text.count("\n"),
         "warning_log_lines": sum(
             '"level": "warning"' in ln or '"level": "error"' in ln for ln in text.splitlines()
         ),
@@ -1043,15 +1078,16 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         subreaper = become_subreaper()
-        server = Server(manifest_file)
+        server = Server(__file__, str(manifest_file))
+        base_url = server.hello["base_url"]
         KEEP_CHILDREN.add(server.proc.pid)
         database = tmp / "db" / "monitor.db"
         config = tmp / "monitor.yaml"
         overrides = parse_set(args.set)
-        write_config(config, database, server.base_url, manifest, args.concurrency, overrides)
+        write_config(config, database, base_url, manifest, args.concurrency, overrides)
         empty = tmp / "empty.yaml"
         write_config(
-            empty, tmp / "db-empty" / "monitor.db", server.base_url, [], args.concurrency, overrides
+            empty, tmp / "db-empty" / "monitor.db", base_url, [], args.concurrency, overrides
         )
 
         # The baseline first: it is quick, and stands even if a monitor run times out.
@@ -1090,7 +1126,8 @@ def main(argv: list[str] | None = None) -> int:
                 changed = server.ask(f"change {args.changed} {args.seed}")["changed"]
             server.ask("reset")
             print(f"running `monitor once` — {name}: {what} …", file=sys.stderr)
-            result = run_monitor(name, cfg, tmp, args.profile, args.timeout)
+            profile = args.profile / f"{name}.prof" if args.profile else None
+            result = run_monitor(name, cfg, tmp, args.timeout, 0.1, profile)
             result["server"] = server.ask("stats")
             result["what"] = what
             if changed:
@@ -1247,7 +1284,7 @@ def print_table(r: dict[str, Any]) -> None:
         note = (
             f"new {s.get('new', '?')}, alerts {s.get('alerts', '?')}, sent "
             f"{s.get('sent', '?')}, pending {s.get('pending', '?')}, "
-            f"rss {c['max_rss_mb']:.0f} MB (tree {c.get('tree_rss_peak_mb', 0):.0f})"
+            f"rss {c['main_rss_mb']:.0f} MB (tree {c.get('tree_rss_peak_mb', 0):.0f})"
         )
         if c.get("drained_after", {}).get("sent"):
             note += f"; then {c['drained_after']['sent']} drained"

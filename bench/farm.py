@@ -48,17 +48,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import json
-import os
 import random
 import re
-import resource
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -456,168 +451,6 @@ def serve(spec: dict[str, Any]) -> int:
 # ---------------------------------------------------------------------------------------
 
 
-class Server:
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "_serve", json.dumps(spec)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        self.hello = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit("the farm's server process died (see its stderr above)")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise SystemExit(f"farm server: {answer['error']}")
-        return answer
-
-    def ask(self, command: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-
-
-class TreeMemory(threading.Thread):
-    """Peaks of the summed RSS of a process and all its descendants, sampled every
-    ``every`` seconds, and of their summed PSS (which splits the pages the parse
-    pool's workers share with the forkserver) only when the RSS reaches a new peak
-    and every ``PSS_EVERY``-th sample: reading ``smaps_rollup`` walks the page tables,
-    about 1 ms per 100 MB, CPU this process would take from the measured one on a
-    2-core machine."""
-
-    PSS_EVERY = 10
-
-    def __init__(self, root: int, every: float) -> None:
-        super().__init__(daemon=True)
-        self.root, self.every = root, every
-        self.rss_kb = self.pss_kb = self.processes = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        samples = 0
-        while not self._stop_event.wait(self.every):
-            pids, todo = set(), [self.root]
-            while todo:
-                pid = todo.pop()
-                if pid not in pids:
-                    pids.add(pid)
-                    todo.extend(cycle.children_of(pid))
-            rss = sum(_kb(pid, "status", "VmRSS:") for pid in pids)
-            if rss > self.rss_kb or samples % self.PSS_EVERY == 0:
-                self.pss_kb = max(self.pss_kb, sum(_kb(p, "smaps_rollup", "Pss:") for p in pids))
-            self.rss_kb = max(self.rss_kb, rss)
-            self.processes = max(self.processes, len(pids))
-            samples += 1
-
-    def stop(self) -> TreeMemory:
-        self._stop_event.set()
-        self.join()
-        return self
-
-
-def _kb(pid: int, file: str, field: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass  # the process ended between the listing and the read
-    return 0
-
-
-def run_monitor(
-    name: str,
-    config: Path,
-    workdir: Path,
-    timeout: float,
-    sample: float,
-    profile: Path | None = None,
-) -> dict[str, Any]:
-    """`monitor once` as a child: wall around it, CPU of its whole process tree (its
-    rusage from wait4 plus every reaped descendant's), sampled memory of the tree."""
-    cmd = [
-        *cycle.monitor_command(workdir, profile),
-        "--log-format",
-        "json",
-        "once",
-        "--config",
-        str(config),
-    ]
-    stderr_file = workdir / f"{name}.stderr"
-    env = cycle.child_env()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with open(os.devnull, "wb") as devnull, open(stderr_file, "wb") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=devnull, stderr=err, cwd=workdir, env=env)
-        sampler = TreeMemory(proc.pid, sample)
-        sampler.start()
-        timed_out = threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGKILL)
-
-        killer = threading.Timer(timeout, kill)
-        killer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - started
-        sampler.stop()
-    cycle.reap_orphans(cycle.KEEP_CHILDREN)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    exit_code = os.waitstatus_to_exitcode(status)
-    text = stderr_file.read_text(errors="replace")
-    found = cycle.SUMMARY_RE.search(text)
-    summary = (
-        {k: (float(v) if k in ("wall", "cpu") else int(v)) for k, v in found.groupdict().items()}
-        if found
-        else None
-    )
-    if exit_code != 0 or summary is None:
-        sys.stderr.write(f"\n`monitor once` ({name}) exited {exit_code}; its stderr:\n")
-        sys.stderr.write(text[-3000:] + "\n")
-    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    return {
-        "exit_code": exit_code,
-        "timed_out": timed_out.is_set(),
-        "wall": wall,
-        "cpu": user + system,
-        "cpu_user": user,
-        "cpu_sys": system,
-        "cpu_main_process": usage.ru_utime + usage.ru_stime,
-        "main_rss_mb": usage.ru_maxrss / 1024,
-        "tree_rss_peak_mb": sampler.rss_kb / 1024,
-        "tree_pss_peak_mb": sampler.pss_kb / 1024,
-        "tree_processes": sampler.processes,
-        "monitor_summary": summary,
-        "log_lines": text.count("\n"),
-        "warning_log_lines": sum(
-            '"level": "warning"' in ln or '"level": "error"' in ln for ln in text.splitlines()
-        ),
-    }
-
-
 def write_config(
     path: Path, database: Path, urls: list[str], fetch: dict[str, Any], overrides: dict[str, Any]
 ) -> None:
@@ -640,7 +473,7 @@ def run_once_set(
     n: int,
     run: int,
     args: argparse.Namespace,
-    server: Server,
+    server: cycle.Server,
     tmp: Path,
     fetch: dict[str, Any],
     overrides: dict[str, Any],
@@ -663,7 +496,7 @@ def run_once_set(
         server.ask("reset")
         print(f"  {n} feeds, run {run + 1}: `monitor once` {name} …", file=sys.stderr, flush=True)
         profile = args.profile / f"{n}-{run}-{name}.prof" if args.profile else None
-        r = run_monitor(name, config, workdir, args.timeout, args.sample, profile)
+        r = cycle.run_monitor(name, config, workdir, args.timeout, args.sample, profile)
         r["server"] = server.ask("stats")
         r["changed_feeds"] = changed
         per_host = fetch.get("per_host", overrides.get("fetch.per_host", 2))
@@ -948,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
             "age_hours": args.age_hours,
             "hosts": args.hosts,
         }
-        server = Server(spec)
+        server = cycle.Server(__file__, json.dumps(spec), "the farm's server")
         cycle.KEEP_CHILDREN.add(server.proc.pid)
         hello = server.hello
         context["farm"] = {**spec, "bytes": hello["bytes"], "addresses": hello["ports"]}
