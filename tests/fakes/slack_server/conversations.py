@@ -13,16 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from .replies import Reply, api_error, json_reply, page, truthy, ts_decimal
-from .workspace import Workspace
+from .workspace import Channel, Workspace
 
 
 def history(ws: Workspace, params: dict[str, Any]) -> Reply:
-    ref = params.get("channel")
-    channel = ws.channels.get(ref) if isinstance(ref, str) else None
-    if channel is None or (channel.private and not channel.member):
-        return api_error("channel_not_found")
-    if not channel.member:
-        return api_error("not_in_channel")
+    channel = _readable(ws, params)
+    if isinstance(channel, str):
+        return api_error(channel)
     oldest = ts_decimal(params.get("oldest") or 0)
     if oldest is None:
         return api_error("invalid_ts_oldest")
@@ -45,31 +42,14 @@ def history(ws: Workspace, params: dict[str, Any]) -> Reply:
         and (m["thread_ts"] is None or m["reply_broadcast"])
         and in_range(m["ts"])
     ]
-    paged = page(visible, params, default=100, maximum=999)
-    if isinstance(paged, str):
-        return api_error(paged)
-    shown, next_cursor = paged
-    include_metadata = truthy(params.get("include_all_metadata"))
-    return json_reply(
-        200,
-        {
-            "ok": True,
-            "messages": [ws.message_view(m, include_metadata=include_metadata) for m in shown],
-            "has_more": bool(next_cursor),
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": next_cursor},
-        },
-    )
+    return _messages(ws, visible, params, pin_count=0)
 
 
 def replies(ws: Workspace, params: dict[str, Any]) -> Reply:
     """A thread: its parent, then the replies, oldest first (as Slack answers)."""
-    ref = params.get("channel")
-    channel = ws.channels.get(ref) if isinstance(ref, str) else None
-    if channel is None or (channel.private and not channel.member):
-        return api_error("channel_not_found")
-    if not channel.member:
-        return api_error("not_in_channel")
+    channel = _readable(ws, params)
+    if isinstance(channel, str):
+        return api_error(channel)
     ts = params.get("ts")
     parent = ws.by_ts.get((channel.id, ts)) if isinstance(ts, str) else None
     if parent is None:
@@ -85,7 +65,25 @@ def replies(ws: Workspace, params: dict[str, Any]) -> Reply:
         and not m["orphan"]
         and Decimal(m["ts"]) >= oldest
     ]
-    paged = page(thread, params, default=100, maximum=999)
+    return _messages(ws, thread, params)
+
+
+def _readable(ws: Workspace, params: dict[str, Any]) -> Channel | str:
+    """The channel named by ``params`` if the bot may read it, else Slack's error."""
+    ref = params.get("channel")
+    channel = ws.channels.get(ref) if isinstance(ref, str) else None
+    if channel is None or (channel.private and not channel.member):
+        return "channel_not_found"
+    if not channel.member:
+        return "not_in_channel"
+    return channel
+
+
+def _messages(
+    ws: Workspace, messages: list[dict[str, Any]], params: dict[str, Any], **extra: Any
+) -> Reply:
+    """One page of ``messages``, with metadata only if asked for (as Slack answers)."""
+    paged = page(messages, params, default=100, maximum=999)
     if isinstance(paged, str):
         return api_error(paged)
     shown, next_cursor = paged
@@ -96,6 +94,7 @@ def replies(ws: Workspace, params: dict[str, Any]) -> Reply:
             "ok": True,
             "messages": [ws.message_view(m, include_metadata=include_metadata) for m in shown],
             "has_more": bool(next_cursor),
+            **extra,
             "response_metadata": {"next_cursor": next_cursor},
         },
     )
