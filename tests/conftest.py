@@ -4,6 +4,7 @@ and feed documents built from a few fields."""
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -165,3 +166,15 @@ def write_config(tmp_path: Path, feeds: Sequence[tuple[str, str]], **extra: obje
 
 def slack_env(slack: FakeSlack) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.base_url}
+
+
+def resolve_to_loopback(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """DNS answers 127.0.0.1 for ``name`` (as after DNS rebinding, or a name the local
+    server's certificate does not carry); every other name resolves as usual."""
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        asked = host.decode() if isinstance(host, bytes) else host
+        return real("127.0.0.1" if asked == name else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)

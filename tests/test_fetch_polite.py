@@ -5,7 +5,6 @@ feed (or redirect) reaching a loopback, link-local or private address unless
 from __future__ import annotations
 
 import ipaddress
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from monitor.errors import PrivateAddress, TransportError
 from monitor.feeds.fetch import Fetcher
 from monitor.feeds.network import refusal
 from monitor.models import Validators
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO, resolve_to_loopback, write_config
 from tests.fakes.feed_server import DEFAULT_FEED, FeedServer
 
 
@@ -99,13 +98,7 @@ def test_the_address_connected_to_is_checked_not_the_name(
     feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A public-looking name whose DNS answer is 127.0.0.1 (as after DNS rebinding)."""
-    real = socket.getaddrinfo
-
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        return real("127.0.0.1" if name == "feeds.example.com" else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    resolve_to_loopback(monkeypatch, "feeds.example.com")
     feeds.set_feed("/f.xml", DEFAULT_FEED)
     url = feeds.url("/f.xml").replace("127.0.0.1", "feeds.example.com")
     with Fetcher() as fetcher, pytest.raises(PrivateAddress, match=r"resolved to 127\.0\.0\.1"):

@@ -3,16 +3,15 @@ handshake, certificate checks, and the deadline while a TLS answer drips."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from monitor.errors import FetchTimeout, TransportError
 from monitor.feeds.fetch import Fetcher
 from monitor.models import FetchResult, Validators
+from tests.conftest import resolve_to_loopback
 from tests.fakes.feed_server import DEFAULT_FEED, TLS_CERT, FeedServer
 
 
@@ -59,13 +58,7 @@ def test_a_certificate_for_another_name_is_refused(
     tls_feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """feeds.example.com reaches the server, whose certificate names only localhost."""
-    real = socket.getaddrinfo
-
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        return real("127.0.0.1" if name == "feeds.example.com" else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    resolve_to_loopback(monkeypatch, "feeds.example.com")
     tls_feeds.set_feed("/f.xml", DEFAULT_FEED)
     url = tls_feeds.url("/f.xml").replace("127.0.0.1", "feeds.example.com")
     with Fetcher(allow_private=True) as fetcher, pytest.raises(TransportError) as info:
