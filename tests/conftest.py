@@ -90,6 +90,19 @@ NIO_B = Item(
     "Chinese electric-car maker Nio said it was the target of an extortion attempt after "
     "an outside party claimed to have taken its internal data.",
 )
+# a different NIO story, and an incident at another company
+NIO_DELIVERIES = Item(
+    "NIO delivered 14,178 vehicles in November, up 30% year on year",
+    "https://carnews.example/nio-deliveries",
+    "cn-2",
+    "The EV maker NIO said deliveries rose as new models ramped up.",
+)
+ACME = Item(
+    "Ransomware attack halts production at Acme Brakes plant",
+    "https://a.example/acme",
+    "a-1",
+    "Acme Brakes, an auto supplier, said LockBit hit it.",
+)
 UNION = Item(
     "Senior union leaders share opinion on pension reform",
     "https://wire.example/politics/pensions",

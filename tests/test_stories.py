@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from monitor.models import Entry
 from monitor.stories import Report, group_offline
-from tests.conftest import NIO_A, NIO_B, Item
+from tests.conftest import ACME, NIO_A, NIO_B, NIO_DELIVERIES, Item
 
 H = 3600.0
 
@@ -25,18 +25,6 @@ def entry(item: Item, feed: str) -> Entry:
     )
 
 
-NIO_DELIVERIES = Item(
-    "NIO delivered 14,178 vehicles in November, up 30% year on year",
-    "https://carnews.example/nio-deliveries",
-    "cn-2",
-    "The EV maker NIO said deliveries rose as new models ramped up.",
-)
-ACME = Item(
-    "Ransomware attack halts production at Acme Brakes plant",
-    "https://a.example/acme",
-    "a-1",
-    "Acme Brakes, an auto supplier, said LockBit hit it.",
-)
 GLOBEX = Item(
     "Ransomware attack halts production at Globex Seating plant",
     "https://b.example/globex",

@@ -18,7 +18,7 @@ from monitor.ops import Ops
 from monitor.pipeline import Pipeline
 from monitor.store import PollResult, Store
 from tests.builders import pipeline, poll
-from tests.conftest import NIO_A, NIO_B, TOKEN, Item
+from tests.conftest import ACME, NIO_A, NIO_B, NIO_DELIVERIES, TOKEN, Item
 from tests.fakes.slack_server import FakeSlack, live_mentions, message_mrkdwn_texts, validate_blocks
 
 H = 3600.0
@@ -33,20 +33,6 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
-
-
-NIO_DELIVERIES = Item(
-    "NIO delivered 14,178 vehicles in November, up 30% year on year",
-    "https://carnews.example/nio-deliveries",
-    "cn-2",
-    "The EV maker NIO said deliveries rose as new models ramped up.",
-)
-ACME = Item(
-    "Ransomware attack halts production at Acme Brakes plant",
-    "https://a.example/acme",
-    "a-1",
-    "Acme Brakes, an auto supplier, said LockBit hit it.",
-)
 
 
 def match(rule: str = "auto-extortion", severity: Severity = Severity.CRITICAL) -> Match:
