@@ -25,6 +25,17 @@ RULES = REPO / "rules"
 TOKEN = "xoxb-test-token"
 
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+BIG = 2_000_000  # bytes: the multi-megabyte corpus documents run in CI only (`--slow`)
+
+
+def corpus_documents() -> list[object]:
+    """Every document of the corpus's feeds (none without it), the big ones marked slow."""
+    if not CORPUS.is_dir():
+        return []
+    return [
+        pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.stat().st_size > BIG else [])
+        for p in sorted(p for p in (CORPUS / "feeds").rglob("*") if p.is_file())
+    ]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.feeds.parse import parse_feed
-from tests.conftest import CORPUS, REPO, needs_corpus
+from tests.conftest import REPO, corpus_documents, needs_corpus
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -21,16 +21,6 @@ NOT_FEEDS = {
     "feedparser-illformed-rss_empty_document.xml",
     "rss-parser-unrecognized.xml",
 }
-BIG = 2_000_000  # bytes: the multi-megabyte documents run in CI only (`--slow`)
-
-
-def corpus_documents() -> list[object]:
-    if not CORPUS.is_dir():
-        return []
-    return [
-        pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.stat().st_size > BIG else [])
-        for p in sorted(p for p in (CORPUS / "feeds").rglob("*") if p.is_file())
-    ]
 
 
 @needs_corpus

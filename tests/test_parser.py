@@ -28,10 +28,18 @@ from monitor.feeds.parser import (
 from monitor.models import UNCHECKED, ParserState
 from monitor.rules import load_rules
 from monitor.store import Store
-from tests.conftest import CORPUS, RULES, Item, needs_corpus, rss, write_config
+from tests.conftest import (
+    BIG,
+    CORPUS,
+    RULES,
+    Item,
+    corpus_documents,
+    needs_corpus,
+    rss,
+    write_config,
+)
 from tests.fakes.feed_server import FeedServer
 
-BIG = 2_000_000
 NOW = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
 PLAIN = rss(
     [Item(f"Story {i}", f"https://n.example/{i}", f"g{i}", f"<p>Text {i}</p>") for i in range(5)]
@@ -110,15 +118,6 @@ def test_the_parser_state_is_stored_and_survives_a_restart(
     with Store(settings.database) as store:
         states = {s.name: s.parser for s in store.feeds.states()}
     assert states == {"plain": ParserState("fast", 0), "latin": ParserState("slow", 0)}
-
-
-def corpus_documents() -> list[object]:
-    if not CORPUS.is_dir():
-        return []
-    return [
-        pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.stat().st_size > BIG else [])
-        for p in sorted(p for p in (CORPUS / "feeds").rglob("*") if p.is_file())
-    ]
 
 
 @needs_corpus

@@ -19,10 +19,7 @@ import feedparser
 import pytest
 
 from monitor.feeds import text, urls
-from tests.conftest import CORPUS, needs_corpus
-
-BIG = 2_000_000
-
+from tests.conftest import corpus_documents, needs_corpus
 
 _WS_RE = re.compile(r"\s+")
 
@@ -80,15 +77,6 @@ def fields_of(path: Path) -> Iterator[tuple[str, str]]:
         for alt in dict.get(item, "links") or ():
             if isinstance(alt.get("href"), str):
                 yield "link", alt["href"]
-
-
-def corpus_documents() -> list[object]:
-    if not CORPUS.is_dir():
-        return []
-    return [
-        pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.stat().st_size > BIG else [])
-        for p in sorted(p for p in (CORPUS / "feeds").rglob("*") if p.is_file())
-    ]
 
 
 def check_url(raw: str, base: str) -> None:
