@@ -35,14 +35,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
             file=str(file),
             hint="pass --config FILE, set MONITOR_CONFIG, or copy config/monitor.yaml",
         )
-    try:
-        doc = load_yaml_file(file)
-    except YamlSyntaxError as exc:
-        raise ConfigError(exc.message, file=f"{exc.file}:{exc.line}:{exc.col}") from exc
-    data: Any = doc.data if doc.data is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping of settings", file=str(file))
-    _no_duplicate_keys(doc, file)
+    doc, data = _read_mapping(file, "of settings")
     _unique_names([(doc, file)])
     try:
         settings = Settings(**data)
@@ -51,6 +44,20 @@ def load_settings(path: str | Path | None = None) -> Settings:
     feeds_file = settings.feeds_file or file.parent / "feeds.yaml"
     settings = settings.model_copy(update={"feeds_file": feeds_file})
     return settings.with_managed(load_feeds_file(feeds_file, settings, (doc, file)))
+
+
+def _read_mapping(file: Path, what: str) -> tuple[YamlDoc, dict[str, Any]]:
+    """A YAML file whose top level is a mapping (empty: {}), with no key twice; any
+    problem is a ConfigError at its file, line and column."""
+    try:
+        doc = load_yaml_file(file)
+    except YamlSyntaxError as exc:
+        raise ConfigError(exc.message, file=f"{exc.file}:{exc.line}:{exc.col}") from exc
+    data: Any = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"the top level must be a mapping {what}", file=str(file))
+    _no_duplicate_keys(doc, file)
+    return doc, data
 
 
 class FeedsFile(_Strict):
@@ -67,14 +74,7 @@ def load_feeds_file(
     file and line. A name the config already uses is an error at the file's line."""
     if not path.is_file():
         return []
-    try:
-        doc = load_yaml_file(path)
-    except YamlSyntaxError as exc:
-        raise ConfigError(exc.message, file=f"{exc.file}:{exc.line}:{exc.col}") from exc
-    data: Any = doc.data if doc.data is not None else {}
-    if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping with `feeds:`", file=str(path))
-    _no_duplicate_keys(doc, path)
+    doc, data = _read_mapping(path, "with `feeds:`")
     if config is not None:  # at load: the config's own feeds, with their lines
         _unique_names([config, (doc, path)])
     else:  # a live reload: the config's feeds as loaded
