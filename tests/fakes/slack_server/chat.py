@@ -78,37 +78,24 @@ def post_message(ws: Workspace, params: dict[str, Any]) -> Reply:
     ):
         return api_error("invalid_metadata_format")
 
-    ts = ws.next_ts()
-    record = {
-        "channel": channel.id,
-        "ts": ts,
-        "at": ws.clock(),
-        "text": content.text,
-        "blocks": content.blocks,
-        "attachments": content.attachments,
-        "thread_ts": thread_ts,
-        "thread_ts_raw": params.get("thread_ts"),
-        "reply_broadcast": truthy(params.get("reply_broadcast")),
-        "metadata": metadata,
-        "via": "api",
-        "orphan": orphan,
-        # Recorded so tests can assert they were never set for feed text.
-        "link_names": params.get("link_names"),
-        "parse": params.get("parse"),
-        "mrkdwn": params.get("mrkdwn"),
-        "unfurl_links": params.get("unfurl_links"),
-        "unfurl_media": params.get("unfurl_media"),
-        "text_truncated": content.text_truncated,
-        "edited": False,
-        "ignored_thread_ts": None,
-    }
+    record = ws.new_message(
+        channel.id,
+        content,
+        "api",
+        params,
+        thread_ts=thread_ts,
+        thread_ts_raw=params.get("thread_ts"),
+        reply_broadcast=truthy(params.get("reply_broadcast")),
+        metadata=metadata,
+        orphan=orphan,
+    )
     ws.store(record)
     return json_reply(
         200,
         {
             "ok": True,
             "channel": channel.id,
-            "ts": ts,
+            "ts": record["ts"],
             "message": ws.message_view(record, include_metadata=True),
         },
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from .content import Content, ContentError, check_content
 from .replies import Reply, json_reply, truthy
-from .workspace import Record, Workspace
+from .workspace import Workspace
 
 #: A response_url takes 5 posts within 30 minutes (Slack's "Handling user interaction").
 RESPONSE_URL_MAX_USES = 5
@@ -52,7 +52,7 @@ def post(ws: Workspace, root_url: str, path: str, body: dict[str, Any] | str | N
     elif replace and original is not None:
         original["text"], original["blocks"] = content.text, content.blocks
     elif response_type == "in_channel":
-        ws.store(_response_message(ws, hook.channel, content))
+        ws.store(ws.new_message(hook.channel, content, "response_url"))
     ws.responses.append(
         {
             "url": root_url + path,
@@ -68,30 +68,6 @@ def post(ws: Workspace, root_url: str, path: str, body: dict[str, Any] | str | N
         }
     )
     return json_reply(200, {"ok": True})
-
-
-def _response_message(ws: Workspace, channel_id: str, content: Content) -> Record:
-    return {
-        "channel": channel_id,
-        "ts": ws.next_ts(),
-        "text": content.text,
-        "blocks": content.blocks,
-        "attachments": content.attachments,
-        "thread_ts": None,
-        "thread_ts_raw": None,
-        "reply_broadcast": False,
-        "metadata": None,
-        "via": "response_url",
-        "orphan": False,
-        "link_names": None,
-        "parse": None,
-        "mrkdwn": None,
-        "unfurl_links": None,
-        "unfurl_media": None,
-        "text_truncated": content.text_truncated,
-        "edited": False,
-        "ignored_thread_ts": None,
-    }
 
 
 # ----------------------------------------------------------------- webhooks

@@ -38,28 +38,10 @@ def post(ws: Workspace, path: str, body: dict[str, Any] | str | None) -> Reply:
             return text_reply(400, "no_text")
         # Webhooks report every block problem as a bare "invalid_blocks".
         return text_reply(400, "invalid_blocks")
+    # Webhooks cannot thread: Slack ignores thread_ts and posts top-level.
     ws.store(
-        {
-            "channel": channel.id,
-            "ts": ws.next_ts(),
-            "text": content.text,
-            "blocks": content.blocks,
-            "attachments": content.attachments,
-            # Webhooks cannot thread: Slack ignores thread_ts and posts top-level.
-            "thread_ts": None,
-            "thread_ts_raw": None,
-            "reply_broadcast": False,
-            "metadata": None,
-            "via": "webhook",
-            "orphan": False,
-            "link_names": body.get("link_names"),
-            "parse": body.get("parse"),
-            "mrkdwn": body.get("mrkdwn"),
-            "unfurl_links": body.get("unfurl_links"),
-            "unfurl_media": body.get("unfurl_media"),
-            "text_truncated": content.text_truncated,
-            "edited": False,
-            "ignored_thread_ts": body.get("thread_ts"),
-        }
+        ws.new_message(
+            channel.id, content, "webhook", body, ignored_thread_ts=body.get("thread_ts")
+        )
     )
     return text_reply(200, "ok")

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .content import Content
 from .faults import Faults, RateLimiter
 
 DEFAULT_TOKEN = "xoxb-test-token"
+#: Formatting options a message may be sent with; recorded with each message.
+FORMATTING = ("link_names", "parse", "mrkdwn", "unfurl_links", "unfurl_media")
 #: App-level token (scope ``connections:write``) that opens Socket Mode connections.
 APP_TOKEN = "xapp-1-A0MONITOR-1-test-token"
 #: Channel name -> ID created by default; the bot is a member of all of them.
@@ -85,6 +88,39 @@ class Workspace:
         now_us = int(time.time() * 1_000_000)
         self.last_ts_us = max(now_us, self.last_ts_us + 1)
         return f"{self.last_ts_us // 1_000_000}.{self.last_ts_us % 1_000_000:06d}"
+
+    def new_message(
+        self,
+        channel: str,
+        content: Content,
+        via: str,
+        options: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> Record:
+        """A message as stored, top level and without metadata unless ``fields`` say
+        otherwise. The formatting options the sender passed are recorded so tests can
+        assert they were never set for feed text."""
+        options = options or {}
+        record: Record = {
+            "channel": channel,
+            "ts": self.next_ts(),
+            "at": self.clock(),
+            "text": content.text,
+            "blocks": content.blocks,
+            "attachments": content.attachments,
+            "thread_ts": None,
+            "thread_ts_raw": None,
+            "reply_broadcast": False,
+            "metadata": None,
+            "via": via,
+            "orphan": False,
+            **{key: options.get(key) for key in FORMATTING},
+            "text_truncated": content.text_truncated,
+            "edited": False,
+            "ignored_thread_ts": None,
+        }
+        record.update(fields)
+        return record
 
     def store(self, record: Record) -> None:
         self.messages.append(record)
